@@ -1,0 +1,290 @@
+// Package config loads the portal's configuration from environment variables
+// into one typed struct. Every error names the variable at fault.
+package config
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the effective configuration of one portal process.
+type Config struct {
+	// DatabaseURL selects an external PostgreSQL; empty starts the private
+	// cluster under DataDir/pg.
+	DatabaseURL string
+	DataDir     string
+	LogLevel    string
+	HTTP        HTTP
+	Session     Session
+	Login       Login
+	// SecretKey and SecretKeyFile: one of them provides the 32+ byte master
+	// secret from which cookie and field-encryption keys are derived.
+	SecretKey     string
+	SecretKeyFile string
+}
+
+// HTTP configures the browser-facing listener.
+type HTTP struct {
+	Addr    string
+	BaseURL string
+	TLSCert string
+	TLSKey  string
+	// TrustedProxies are the only peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+}
+
+// TLS reports whether the portal serves HTTPS itself.
+func (h HTTP) TLS() bool { return h.TLSCert != "" }
+
+// Session configures login sessions.
+type Session struct {
+	IdleTimeout     time.Duration
+	AbsoluteTimeout time.Duration
+}
+
+// Login configures brute-force throttling.
+type Login struct {
+	MaxFailures     int           // per account before a lockout
+	LockoutDuration time.Duration // how long an account stays locked
+	IPMaxFailures   int           // failed attempts per IP within IPWindow
+	IPWindow        time.Duration
+}
+
+// Load reads the configuration through getenv (os.Getenv in production) and
+// validates it.
+func Load(getenv func(string) string) (Config, error) {
+	p := parser{getenv: getenv}
+	c := Config{
+		DatabaseURL:   p.str("DATABASE_URL", ""),
+		DataDir:       p.str("PORTAL_DATA_DIR", "var"),
+		LogLevel:      p.str("PORTAL_LOG_LEVEL", "info"),
+		SecretKey:     p.str("PORTAL_SECRET_KEY", ""),
+		SecretKeyFile: p.str("PORTAL_SECRET_KEY_FILE", ""),
+		HTTP: HTTP{
+			Addr:           p.str("PORTAL_HTTP_ADDR", "127.0.0.1:8080"),
+			BaseURL:        p.str("PORTAL_BASE_URL", ""),
+			TLSCert:        p.str("PORTAL_HTTP_TLS_CERT", ""),
+			TLSKey:         p.str("PORTAL_HTTP_TLS_KEY", ""),
+			TrustedProxies: p.prefixes("PORTAL_TRUSTED_PROXIES"),
+		},
+		Session: Session{
+			IdleTimeout:     p.duration("PORTAL_SESSION_IDLE_TIMEOUT", 15*time.Minute),
+			AbsoluteTimeout: p.duration("PORTAL_SESSION_MAX_AGE", 12*time.Hour),
+		},
+		Login: Login{
+			MaxFailures:     p.int("PORTAL_LOGIN_MAX_FAILURES", 5),
+			LockoutDuration: p.duration("PORTAL_LOGIN_LOCKOUT", 15*time.Minute),
+			IPMaxFailures:   p.int("PORTAL_LOGIN_IP_MAX_FAILURES", 30),
+			IPWindow:        p.duration("PORTAL_LOGIN_IP_WINDOW", 15*time.Minute),
+		},
+	}
+	if c.SecretKeyFile == "" && c.SecretKey == "" {
+		c.SecretKeyFile = filepath.Join(c.DataDir, "secret.key")
+	}
+	if c.HTTP.BaseURL == "" {
+		scheme := "http"
+		if c.HTTP.TLS() {
+			scheme = "https"
+		}
+		c.HTTP.BaseURL = scheme + "://" + c.HTTP.Addr
+	}
+	if err := errors.Join(append(p.errs, c.validate()...)...); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+func (c Config) validate() []error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+	}
+	if c.DatabaseURL != "" {
+		if _, err := url.Parse(c.DatabaseURL); err != nil || !strings.HasPrefix(c.DatabaseURL, "postgres") {
+			bad("DATABASE_URL", "must be a postgres:// or postgresql:// URL")
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("PORTAL_LOG_LEVEL", "must be one of debug, info, warn, error (got %q)", c.LogLevel)
+	}
+	if _, err := netip.ParseAddrPort(c.HTTP.Addr); err != nil {
+		bad("PORTAL_HTTP_ADDR", "must be host:port with an IP address, e.g. 127.0.0.1:8080 (got %q)", c.HTTP.Addr)
+	}
+	if u, err := url.Parse(c.HTTP.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("PORTAL_BASE_URL", "must be an absolute http(s) URL (got %q)", c.HTTP.BaseURL)
+	}
+	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
+		bad("PORTAL_HTTP_TLS_CERT", "and PORTAL_HTTP_TLS_KEY must be set together")
+	}
+	if c.SecretKey != "" && len(c.SecretKey) < 32 {
+		bad("PORTAL_SECRET_KEY", "must be at least 32 characters")
+	}
+	if c.SecretKey != "" && c.SecretKeyFile != "" {
+		bad("PORTAL_SECRET_KEY", "and PORTAL_SECRET_KEY_FILE are mutually exclusive")
+	}
+	if c.Session.IdleTimeout < time.Minute {
+		bad("PORTAL_SESSION_IDLE_TIMEOUT", "must be at least 1m")
+	}
+	if c.Session.AbsoluteTimeout < c.Session.IdleTimeout {
+		bad("PORTAL_SESSION_MAX_AGE", "must not be shorter than PORTAL_SESSION_IDLE_TIMEOUT")
+	}
+	if c.Login.MaxFailures < 1 {
+		bad("PORTAL_LOGIN_MAX_FAILURES", "must be at least 1")
+	}
+	if c.Login.IPMaxFailures < 1 {
+		bad("PORTAL_LOGIN_IP_MAX_FAILURES", "must be at least 1")
+	}
+	return errs
+}
+
+// Secret returns the master secret, creating SecretKeyFile with a fresh
+// random key (mode 0600) on first use so a new install needs no set-up.
+func (c Config) Secret() ([]byte, error) {
+	if c.SecretKey != "" {
+		return []byte(c.SecretKey), nil
+	}
+	b, err := os.ReadFile(c.SecretKeyFile)
+	if err == nil {
+		key := []byte(strings.TrimSpace(string(b)))
+		if len(key) < 32 {
+			return nil, fmt.Errorf("PORTAL_SECRET_KEY_FILE: %s holds fewer than 32 characters", c.SecretKeyFile)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("PORTAL_SECRET_KEY_FILE: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(c.SecretKeyFile), 0o700); err != nil {
+		return nil, fmt.Errorf("PORTAL_SECRET_KEY_FILE: %w", err)
+	}
+	key := []byte(rand.Text() + rand.Text())
+	f, err := os.OpenFile(c.SecretKeyFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("PORTAL_SECRET_KEY_FILE: %w", err)
+	}
+	if _, err := f.Write(append(key, '\n')); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("PORTAL_SECRET_KEY_FILE: %w", err)
+	}
+	return key, f.Close()
+}
+
+// Redacted lists the effective settings as name=value lines with secrets
+// hidden, for `portal config check`.
+func (c Config) Redacted() []string {
+	proxies := make([]string, len(c.HTTP.TrustedProxies))
+	for i, p := range c.HTTP.TrustedProxies {
+		proxies[i] = p.String()
+	}
+	db := "(embedded PostgreSQL under " + filepath.Join(c.DataDir, "pg") + ")"
+	if c.DatabaseURL != "" {
+		db = redactURL(c.DatabaseURL)
+	}
+	secret := "(file " + c.SecretKeyFile + ")"
+	if c.SecretKey != "" {
+		secret = "(set, redacted)"
+	}
+	return []string{
+		"DATABASE_URL=" + db,
+		"PORTAL_DATA_DIR=" + c.DataDir,
+		"PORTAL_LOG_LEVEL=" + c.LogLevel,
+		"PORTAL_SECRET_KEY=" + secret,
+		"PORTAL_HTTP_ADDR=" + c.HTTP.Addr,
+		"PORTAL_BASE_URL=" + c.HTTP.BaseURL,
+		"PORTAL_HTTP_TLS_CERT=" + c.HTTP.TLSCert,
+		"PORTAL_HTTP_TLS_KEY=" + c.HTTP.TLSKey,
+		"PORTAL_TRUSTED_PROXIES=" + strings.Join(proxies, ","),
+		"PORTAL_SESSION_IDLE_TIMEOUT=" + c.Session.IdleTimeout.String(),
+		"PORTAL_SESSION_MAX_AGE=" + c.Session.AbsoluteTimeout.String(),
+		"PORTAL_LOGIN_MAX_FAILURES=" + strconv.Itoa(c.Login.MaxFailures),
+		"PORTAL_LOGIN_LOCKOUT=" + c.Login.LockoutDuration.String(),
+		"PORTAL_LOGIN_IP_MAX_FAILURES=" + strconv.Itoa(c.Login.IPMaxFailures),
+		"PORTAL_LOGIN_IP_WINDOW=" + c.Login.IPWindow.String(),
+	}
+}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable, redacted)"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "REDACTED")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "REDACTED")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+type parser struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (p *parser) str(name, def string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *parser) int(name string, def int) int {
+	v := p.getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		p.errs = append(p.errs, fmt.Errorf("%s: must be a whole number (got %q)", name, v))
+		return def
+	}
+	return n
+}
+
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	v := p.getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		p.errs = append(p.errs, fmt.Errorf("%s: must be a duration such as 15m or 12h (got %q)", name, v))
+		return def
+	}
+	return d
+}
+
+func (p *parser) prefixes(name string) []netip.Prefix {
+	v := p.getenv(name)
+	if v == "" {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, s := range strings.Split(v, ",") {
+		s = strings.TrimSpace(s)
+		pf, err := netip.ParsePrefix(s)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				p.errs = append(p.errs, fmt.Errorf("%s: %q is not an IP address or CIDR prefix", name, s))
+				continue
+			}
+			pf = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		out = append(out, pf)
+	}
+	return out
+}

@@ -1,0 +1,94 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoad_Defaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.Addr != "127.0.0.1:8080" || c.HTTP.BaseURL != "http://127.0.0.1:8080" {
+		t.Errorf("http defaults: %+v", c.HTTP)
+	}
+	if c.Session.IdleTimeout != 15*time.Minute {
+		t.Errorf("idle timeout = %v", c.Session.IdleTimeout)
+	}
+	if c.SecretKeyFile != filepath.Join("var", "secret.key") {
+		t.Errorf("secret file = %q", c.SecretKeyFile)
+	}
+}
+
+func TestLoad_ErrorsNameTheVariable(t *testing.T) {
+	scenarios := map[string]map[string]string{
+		"PORTAL_HTTP_ADDR":            {"PORTAL_HTTP_ADDR": "localhost"},
+		"PORTAL_SESSION_IDLE_TIMEOUT": {"PORTAL_SESSION_IDLE_TIMEOUT": "soon"},
+		"PORTAL_LOGIN_MAX_FAILURES":   {"PORTAL_LOGIN_MAX_FAILURES": "five"},
+		"DATABASE_URL":                {"DATABASE_URL": "mysql://x"},
+		"PORTAL_LOG_LEVEL":            {"PORTAL_LOG_LEVEL": "loud"},
+		"PORTAL_HTTP_TLS_CERT":        {"PORTAL_HTTP_TLS_CERT": "cert.pem"},
+		"PORTAL_SECRET_KEY":           {"PORTAL_SECRET_KEY": "short"},
+		"PORTAL_TRUSTED_PROXIES":      {"PORTAL_TRUSTED_PROXIES": "10.0.0.0/8,nonsense"},
+		"PORTAL_SESSION_MAX_AGE":      {"PORTAL_SESSION_MAX_AGE": "1m"},
+	}
+	for name, vars := range scenarios {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(env(vars))
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("error %v does not name %s", err, name)
+			}
+		})
+	}
+}
+
+func TestSecret_CreatedOnceAndKept(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Load(env(map[string]string{"PORTAL_DATA_DIR": dir}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1, err := c.Secret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := c.Secret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(k1) < 32 || string(k1) != string(k2) {
+		t.Fatalf("secret not stable: %d bytes", len(k1))
+	}
+	fi, err := os.Stat(c.SecretKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("secret file mode %v", fi.Mode().Perm())
+	}
+}
+
+func TestRedacted_HidesSecrets(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"DATABASE_URL":      "postgres://app:hunter2hunter2@db/portal?sslmode=disable",
+		"PORTAL_SECRET_KEY": strings.Repeat("s3cret", 8),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := strings.Join(c.Redacted(), "\n")
+	if strings.Contains(out, "hunter2") || strings.Contains(out, "s3cret") {
+		t.Fatalf("secret leaked:\n%s", out)
+	}
+	if !strings.Contains(out, "REDACTED") {
+		t.Fatalf("no redaction marker:\n%s", out)
+	}
+}
