@@ -30,7 +30,7 @@ func TestPassword_HashAndCheck(t *testing.T) {
 }
 
 func TestTOTP_StepAndReplayWindow(t *testing.T) {
-	e, err := NewTOTP("OpenSMD", "gp@example.org")
+	e, err := NewTOTP("gp@example.org")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +51,10 @@ func TestTOTP_StepAndReplayWindow(t *testing.T) {
 	}
 	if _, ok := TOTPStep(e.Secret, code, now.Add(2*time.Minute)); ok {
 		t.Fatal("stale code accepted")
+	}
+	again, err := EnrolmentFor(e.Secret, "gp@example.org")
+	if err != nil || again.Secret != e.Secret {
+		t.Fatalf("EnrolmentFor: %v %q", err, again.Secret)
 	}
 	if _, ok := TOTPStep(e.Secret, "12345", now); ok {
 		t.Fatal("short code accepted")

@@ -42,7 +42,6 @@ type Policy struct {
 	IPWindow        time.Duration
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
-	Issuer          string // shown in authenticator apps
 }
 
 // Service implements sign-in, second factors, sessions and first-run set-up.
@@ -176,7 +175,7 @@ func (s *Service) VerifyTOTP(ctx context.Context, u store.User, code, ip string)
 // BeginEnrolment makes a new TOTP secret for u and keeps it pending until
 // ConfirmEnrolment proves the user's app produces codes for it.
 func (s *Service) BeginEnrolment(ctx context.Context, u store.User) (TOTPEnrolment, error) {
-	e, err := NewTOTP(s.policy.Issuer, u.Email)
+	e, err := NewTOTP(u.Email)
 	if err != nil {
 		return TOTPEnrolment{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"image/png"
+	"net/url"
 	"strings"
 	"time"
 
@@ -29,12 +30,19 @@ type TOTPEnrolment struct {
 	QRImage string // data: URL of a PNG QR code of URL
 }
 
-// NewTOTP generates a secret for account at issuer.
-func NewTOTP(issuer, account string) (TOTPEnrolment, error) {
-	key, err := totp.Generate(totp.GenerateOpts{Issuer: issuer, AccountName: account, Period: totpPeriod, SecretSize: 20})
+// issuerName labels the account in authenticator apps.
+const issuerName = "OpenSMD"
+
+// NewTOTP generates a secret for account.
+func NewTOTP(account string) (TOTPEnrolment, error) {
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: issuerName, AccountName: account, Period: totpPeriod, SecretSize: 20})
 	if err != nil {
 		return TOTPEnrolment{}, fmt.Errorf("generate totp: %w", err)
 	}
+	return enrolmentOf(key)
+}
+
+func enrolmentOf(key *otp.Key) (TOTPEnrolment, error) {
 	img, err := key.Image(240, 240)
 	if err != nil {
 		return TOTPEnrolment{}, fmt.Errorf("totp qr: %w", err)
@@ -95,4 +103,14 @@ func HashRecoveryCode(code string) string {
 	c := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(code), "-", ""))
 	sum := sha256.Sum256([]byte("recovery:" + c))
 	return hex.EncodeToString(sum[:])
+}
+
+// EnrolmentFor rebuilds the enrolment view (QR code) of an existing secret.
+func EnrolmentFor(secret, account string) (TOTPEnrolment, error) {
+	key, err := otp.NewKeyFromURL((&url.URL{Scheme: "otpauth", Host: "totp", Path: "/" + issuerName + ":" + account,
+		RawQuery: url.Values{"secret": {secret}, "issuer": {issuerName}, "period": {"30"}, "digits": {"6"}, "algorithm": {"SHA1"}}.Encode()}).String())
+	if err != nil {
+		return TOTPEnrolment{}, err
+	}
+	return enrolmentOf(key)
 }

@@ -164,7 +164,10 @@ func (c Config) Secret() ([]byte, error) {
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("PORTAL_SECRET_KEY_FILE: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(c.SecretKeyFile), 0o700); err != nil {
+	// 0711: the private PostgreSQL cluster beside the key runs as another
+	// user when portal runs as root and must traverse this directory; the
+	// key file itself is 0600.
+	if err := os.MkdirAll(filepath.Dir(c.SecretKeyFile), 0o711); err != nil {
 		return nil, fmt.Errorf("PORTAL_SECRET_KEY_FILE: %w", err)
 	}
 	key := []byte(rand.Text() + rand.Text())

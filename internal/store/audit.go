@@ -13,6 +13,7 @@ type AuditEvent struct {
 	At             time.Time
 	OrganisationID string // "" when not tied to an organisation
 	UserID         string // "" for anonymous events
+	UserName       string // filled when listing
 	Action         string
 	IP             string
 	Detail         map[string]string
@@ -33,8 +34,10 @@ func (s *Store) Audit(ctx context.Context, e AuditEvent) error {
 
 // OrgAuditEvents lists the latest events of one organisation.
 func (s *Store) OrgAuditEvents(ctx context.Context, orgID string, limit int) ([]AuditEvent, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, at, coalesce(organisation_id::text, ''), coalesce(user_id::text, ''), action, coalesce(ip, ''), detail
-		FROM audit_events WHERE organisation_id = $1 ORDER BY id DESC LIMIT $2`, orgID, limit)
+	rows, err := s.db.Query(ctx, `SELECT a.id, a.at, coalesce(a.organisation_id::text, ''), coalesce(a.user_id::text, ''),
+		coalesce(u.display_name, ''), a.action, coalesce(a.ip, ''), a.detail
+		FROM audit_events a LEFT JOIN users u ON u.id = a.user_id
+		WHERE a.organisation_id = $1 ORDER BY a.id DESC LIMIT $2`, orgID, limit)
 	if err != nil {
 		return nil, normalise(err, "list audit events")
 	}
@@ -43,7 +46,7 @@ func (s *Store) OrgAuditEvents(ctx context.Context, orgID string, limit int) ([]
 	for rows.Next() {
 		var e AuditEvent
 		var detail []byte
-		if err := rows.Scan(&e.ID, &e.At, &e.OrganisationID, &e.UserID, &e.Action, &e.IP, &detail); err != nil {
+		if err := rows.Scan(&e.ID, &e.At, &e.OrganisationID, &e.UserID, &e.UserName, &e.Action, &e.IP, &detail); err != nil {
 			return nil, normalise(err, "scan audit event")
 		}
 		if len(detail) > 0 {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -62,6 +63,15 @@ func (s *Store) Tx() pgx.Tx {
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	return s.db.QueryRow(ctx, "SELECT 1").Scan(&one)
+}
+
+// checkID turns an ID that is not a UUID (typed into a URL, say) into
+// ErrNotFound before it reaches PostgreSQL as a type error.
+func checkID(id, what string) error {
+	if err := uuid.Validate(id); err != nil {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return nil
 }
 
 func normalise(err error, what string) error {

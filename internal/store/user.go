@@ -80,6 +80,9 @@ func (s *Store) UserByID(ctx context.Context, id string) (User, error) {
 // OrgUser loads a user of organisation orgID; a user of another
 // organisation is ErrNotFound, never a permission hint.
 func (s *Store) OrgUser(ctx context.Context, orgID, id string) (User, error) {
+	if err := checkID(id, "load user"); err != nil {
+		return User{}, err
+	}
 	q := `SELECT ` + userColumns + ` FROM users WHERE organisation_id = $1 AND id = $2`
 	u, err := scanUser(s.db.QueryRow(ctx, q, orgID, id))
 	return u, normalise(err, "load user")

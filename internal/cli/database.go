@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/opensmd/portal/internal/config"
+	"github.com/opensmd/portal/internal/pgembed"
+	"github.com/opensmd/portal/internal/store"
+)
+
+// database is an open pool, plus the private cluster behind it when no
+// DATABASE_URL was given.
+type database struct {
+	pool    *pgxpool.Pool
+	cluster *pgembed.Cluster
+}
+
+func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger) (*database, error) {
+	d := &database{}
+	url := cfg.DatabaseURL
+	if url == "" {
+		c, err := pgembed.Start(ctx, pgembed.Options{DataDir: filepath.Join(cfg.DataDir, "pg"), Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("start embedded PostgreSQL: %w", err)
+		}
+		d.cluster = c
+		url = c.URL()
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err == nil {
+		err = pool.Ping(ctx)
+	}
+	if err != nil {
+		d.close()
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	d.pool = pool
+	return d, nil
+}
+
+func (d *database) close() {
+	if d.pool != nil {
+		d.pool.Close()
+	}
+	if d.cluster != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = d.cluster.Stop(ctx)
+	}
+}
+
+// migrate applies pending migrations on one pooled connection.
+func (d *database) migrate(ctx context.Context) error {
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	return store.Migrate(ctx, conn.Conn())
+}
+
+// checkSchema fails when the schema is behind the binary's migrations.
+func (d *database) checkSchema(ctx context.Context) error {
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	return store.CheckSchema(ctx, conn.Conn())
+}
+
+func runMigrate(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet("migrate", env)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(env.Getenv)
+	if err != nil {
+		return err
+	}
+	db, err := openDatabase(ctx, cfg, newLogger(cfg.LogLevel, env.Stderr))
+	if err != nil {
+		return err
+	}
+	defer db.close()
+	if err := db.migrate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "Database schema is up to date.")
+	return nil
+}
+
+func runConfig(_ context.Context, env Env, args []string) error {
+	if len(args) != 1 || args[0] != "check" {
+		return usageError{"usage: portal config check"}
+	}
+	cfg, err := config.Load(env.Getenv)
+	if err != nil {
+		return fmt.Errorf("configuration is invalid:\n%w", err)
+	}
+	for _, line := range cfg.Redacted() {
+		fmt.Fprintln(env.Stdout, line)
+	}
+	fmt.Fprintln(env.Stdout, "Configuration is valid.")
+	return nil
+}

@@ -1,0 +1,37 @@
+// Package chrome carries the per-request values every page shell needs
+// (signed-in user, CSRF token, flash messages, request ID) through the
+// context, so page components take only their own typed props.
+package chrome
+
+import "context"
+
+// Flash is a one-time message shown at the top of the next page.
+type Flash struct {
+	Kind string // "success", "info" or "error"
+	Text string
+}
+
+// Chrome is what the layout shows around every page.
+type Chrome struct {
+	UserName  string
+	Role      string // "" when signed out
+	OrgName   string
+	CSRFToken string
+	RequestID string
+	Flashes   []Flash
+	Path      string // current path, for marking the active nav item
+}
+
+// SignedIn reports whether a fully authenticated user is present.
+func (c Chrome) SignedIn() bool { return c.Role != "" }
+
+type key struct{}
+
+// With returns ctx carrying c.
+func With(ctx context.Context, c Chrome) context.Context { return context.WithValue(ctx, key{}, c) }
+
+// From returns the Chrome in ctx (zero when absent).
+func From(ctx context.Context) Chrome {
+	c, _ := ctx.Value(key{}).(Chrome)
+	return c
+}

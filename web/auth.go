@@ -1,0 +1,193 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/opensmd/portal/internal/auth"
+	"github.com/opensmd/portal/internal/store"
+	"github.com/opensmd/portal/views/pages"
+)
+
+func (h *Handler) showHome(c echo.Context) error {
+	if _, ok := currentUser(c); ok {
+		return c.Redirect(http.StatusSeeOther, "/dashboard")
+	}
+	n, err := h.store.CountOrganisations(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return h.render(c, http.StatusOK, pages.SetupPending())
+	}
+	return c.Redirect(http.StatusSeeOther, "/login")
+}
+
+func (h *Handler) showLogin(c echo.Context) error {
+	if _, ok := currentUser(c); ok {
+		return c.Redirect(http.StatusSeeOther, "/dashboard")
+	}
+	return h.render(c, http.StatusOK, pages.Login(pages.LoginProps{}))
+}
+
+func (h *Handler) login(c echo.Context) error {
+	email, password := c.FormValue("email"), c.FormValue("password")
+	u, err := h.auth.Authenticate(c.Request().Context(), email, password, c.RealIP())
+	if err != nil {
+		return h.loginFailed(c, email, err)
+	}
+	if !auth.NeedsMFA(u) {
+		return h.startSession(c, u, "/dashboard")
+	}
+	s := h.cookie(c)
+	delete(s.Values, keySessionToken)
+	s.Values[keyPendingUser] = u.ID
+	s.Values[keyPendingUntil] = h.now().Add(pendingTTL).Unix()
+	if err := h.saveCookie(c, s); err != nil {
+		return err
+	}
+	if u.MFAEnabled() {
+		return c.Redirect(http.StatusSeeOther, "/login/totp")
+	}
+	return c.Redirect(http.StatusSeeOther, "/account/mfa/enrol")
+}
+
+// loginFailed re-renders the form with a message people can act on.
+func (h *Handler) loginFailed(c echo.Context, email string, err error) error {
+	var locked *auth.LockedError
+	switch {
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		return h.render(c, http.StatusUnauthorized, pages.Login(pages.LoginProps{Email: email, Error: err.Error()}))
+	case errors.Is(err, auth.ErrThrottled), errors.As(err, &locked):
+		return h.render(c, http.StatusTooManyRequests, pages.Login(pages.LoginProps{Email: email, Error: err.Error()}))
+	}
+	return err
+}
+
+// startSession rotates the session: a new server-side session and token on
+// every sign-in, and the half-signed-in state dropped.
+func (h *Handler) startSession(c echo.Context, u store.User, next string) error {
+	token, err := h.auth.StartSession(c.Request().Context(), u, c.RealIP(), c.Request().UserAgent())
+	if err != nil {
+		return err
+	}
+	s := h.cookie(c)
+	s.Values = map[any]any{keySessionToken: token}
+	if err := h.saveCookie(c, s); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, next)
+}
+
+func (h *Handler) showTOTP(c echo.Context) error {
+	return h.render(c, http.StatusOK, pages.TOTP(pages.TOTPProps{}))
+}
+
+func (h *Handler) verifyTOTP(c echo.Context) error {
+	u, ok := pendingUser(c)
+	if !ok {
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	err := h.auth.VerifyTOTP(c.Request().Context(), u, c.FormValue("code"), c.RealIP())
+	var locked *auth.LockedError
+	switch {
+	case err == nil:
+		return h.startSession(c, u, "/dashboard")
+	case errors.Is(err, auth.ErrBadCode):
+		return h.render(c, http.StatusUnauthorized, pages.TOTP(pages.TOTPProps{Error: err.Error()}))
+	case errors.As(err, &locked):
+		return h.render(c, http.StatusTooManyRequests, pages.TOTP(pages.TOTPProps{Error: err.Error()}))
+	}
+	return err
+}
+
+func (h *Handler) logout(c echo.Context) error {
+	s := h.cookie(c)
+	if token, ok := s.Values[keySessionToken].(string); ok && token != "" {
+		u, _ := currentUser(c)
+		if err := h.auth.EndSession(c.Request().Context(), token, u, c.RealIP()); err != nil {
+			return err
+		}
+	}
+	s.Values = map[any]any{}
+	s.AddFlash("success|You have signed out.")
+	if err := h.saveCookie(c, s); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/login")
+}
+
+// enrolee is the user enrolling: the signed-in user, or the half-signed-in
+// administrator who must enrol before a first session.
+func enrolee(c echo.Context) (store.User, bool) {
+	if u, ok := currentUser(c); ok {
+		return u, false
+	}
+	u, _ := pendingUser(c)
+	return u, true
+}
+
+func (h *Handler) showEnrol(c echo.Context) error {
+	u, pending := enrolee(c)
+	if u.MFAEnabled() {
+		if pending {
+			return c.Redirect(http.StatusSeeOther, "/login/totp")
+		}
+		return c.Redirect(http.StatusSeeOther, "/account/mfa")
+	}
+	e, err := h.auth.BeginEnrolment(c.Request().Context(), u)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, pages.Enrol(pages.EnrolProps{QRImage: e.QRImage, Secret: e.Secret, Required: pending}))
+}
+
+func (h *Handler) confirmEnrol(c echo.Context) error {
+	u, pending := enrolee(c)
+	ctx := c.Request().Context()
+	fresh, err := h.store.UserByID(ctx, u.ID) // the pending secret was written after the session loaded
+	if err != nil {
+		return err
+	}
+	codes, err := h.auth.ConfirmEnrolment(ctx, fresh, c.FormValue("code"), c.RealIP())
+	if errors.Is(err, auth.ErrBadCode) {
+		return h.reshowEnrol(c, fresh, pending)
+	}
+	if err != nil {
+		return err
+	}
+	if pending {
+		token, err := h.auth.StartSession(ctx, fresh, c.RealIP(), c.Request().UserAgent())
+		if err != nil {
+			return err
+		}
+		s := h.cookie(c)
+		s.Values = map[any]any{keySessionToken: token}
+		if err := h.saveCookie(c, s); err != nil {
+			return err
+		}
+	}
+	return h.render(c, http.StatusOK, pages.RecoveryCodes(pages.RecoveryCodesProps{Codes: codes}))
+}
+
+// reshowEnrol shows the same secret again after a wrong code, so the user
+// need not rescan.
+func (h *Handler) reshowEnrol(c echo.Context, u store.User, pending bool) error {
+	secret, ok := h.auth.PendingTOTPSecret(u)
+	if !ok {
+		return c.Redirect(http.StatusSeeOther, "/account/mfa/enrol")
+	}
+	e, err := auth.EnrolmentFor(secret, u.Email)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusUnprocessableEntity, pages.Enrol(pages.EnrolProps{QRImage: e.QRImage, Secret: e.Secret,
+		Required: pending, Error: auth.ErrBadCode.Error()}))
+}
+
+func (h *Handler) showMFA(c echo.Context) error {
+	u, _ := currentUser(c)
+	return h.render(c, http.StatusOK, pages.MFAStatus(pages.MFAStatusProps{Enabled: u.MFAEnabled()}))
+}

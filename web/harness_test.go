@@ -1,0 +1,190 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/opensmd/portal/internal/auth"
+	"github.com/opensmd/portal/internal/hi"
+	"github.com/opensmd/portal/internal/store"
+	"github.com/opensmd/portal/internal/store/storetest"
+	"github.com/opensmd/portal/web"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+// clock is a settable time source shared by the auth service and the web
+// layer, so tests can step past timeouts without sleeping.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+type testBundle struct {
+	srv   *httptest.Server
+	store *store.Store
+	auth  *auth.Service
+	clock *clock
+}
+
+const testPassword = "a long enough test password"
+
+func setup(t *testing.T, mutate ...func(*auth.Policy)) *testBundle {
+	t.Helper()
+	st := store.New(storetest.DB(t))
+	clk := &clock{t: time.Now()}
+	policy := auth.Policy{MaxFailures: 5, LockoutDuration: 15 * time.Minute, IPMaxFailures: 50, IPWindow: 15 * time.Minute,
+		IdleTimeout: 15 * time.Minute, AbsoluteTimeout: 12 * time.Hour}
+	for _, m := range mutate {
+		m(&policy)
+	}
+	secret := []byte(strings.Repeat("test-secret-", 4))
+	a, err := auth.NewService(st, secret, policy, clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := web.New(web.Deps{
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Auth: a, Secret: secret,
+		Registry: prometheus.NewRegistry(), Now: clk.Now,
+		Ready: func(ctx context.Context) error { return st.Ping(ctx) },
+	})
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return &testBundle{srv: srv, store: st, auth: a, clock: clk}
+}
+
+// org creates an organisation with one user per role and returns the users.
+func (b *testBundle) org(t *testing.T, name, hpioBody string) (store.Organisation, map[string]store.User) {
+	t.Helper()
+	ctx := context.Background()
+	o, err := b.store.CreateOrganisation(ctx, name, hi.WithCheckDigit(hpioBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := auth.HashPassword(testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := map[string]store.User{}
+	for _, role := range []string{store.RoleAdmin, store.RoleClinician, store.RoleReception} {
+		u, err := b.store.CreateUser(ctx, store.NewUser{OrganisationID: o.ID, Email: role + "@" + hpioBody + ".test",
+			DisplayName: name + " " + role, Role: role, PasswordHash: hash})
+		if err != nil {
+			t.Fatal(err)
+		}
+		users[role] = u
+	}
+	return o, users
+}
+
+// browser is a cookie-keeping client that does not follow redirects.
+type browser struct {
+	t    *testing.T
+	b    *testBundle
+	http *http.Client
+}
+
+func (b *testBundle) browser(t *testing.T) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, b: b, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+type page struct {
+	status   int
+	body     string
+	location string
+}
+
+func (br *browser) get(path string) page {
+	br.t.Helper()
+	resp, err := br.http.Get(br.b.srv.URL + path)
+	if err != nil {
+		br.t.Fatal(err)
+	}
+	return readPage(br.t, resp)
+}
+
+var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// post submits a form from the page at from, carrying its CSRF token.
+func (br *browser) post(from, path string, form url.Values) page {
+	br.t.Helper()
+	p := br.get(from)
+	m := csrfField.FindStringSubmatch(p.body)
+	if m == nil {
+		br.t.Fatalf("no CSRF token on %s (status %d)", from, p.status)
+	}
+	form.Set("_csrf", m[1])
+	return br.postRaw(path, form)
+}
+
+func (br *browser) postRaw(path string, form url.Values) page {
+	br.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, br.b.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := br.http.Do(req)
+	if err != nil {
+		br.t.Fatal(err)
+	}
+	return readPage(br.t, resp)
+}
+
+func readPage(t *testing.T, resp *http.Response) page {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page{status: resp.StatusCode, body: string(b), location: resp.Header.Get("Location")}
+}
+
+// login signs in a user without a second factor.
+func (br *browser) login(u store.User) {
+	br.t.Helper()
+	p := br.post("/login", "/login", url.Values{"email": {u.Email}, "password": {testPassword}})
+	if p.status != http.StatusSeeOther || p.location != "/dashboard" {
+		br.t.Fatalf("login %s: status %d location %q", u.Email, p.status, p.location)
+	}
+}
+
+var secretOnPage = regexp.MustCompile(`data-testid="totp-secret">([A-Z2-7]+)<`)
+
+// loginAdmin signs an administrator in, enrolling TOTP on first use, and
+// returns the TOTP secret.
+func (br *browser) loginAdmin(u store.User) string {
+	br.t.Helper()
+	p := br.post("/login", "/login", url.Values{"email": {u.Email}, "password": {testPassword}})
+	if p.location != "/account/mfa/enrol" {
+		br.t.Fatalf("admin login went to %q (status %d)", p.location, p.status)
+	}
+	enrol := br.get("/account/mfa/enrol")
+	m := secretOnPage.FindStringSubmatch(enrol.body)
+	if m == nil {
+		br.t.Fatalf("no TOTP secret on enrolment page: %d", enrol.status)
+	}
+	code, _ := auth.TOTPCode(m[1], br.b.clock.Now())
+	tok := csrfField.FindStringSubmatch(enrol.body)[1]
+	done := br.postRaw("/account/mfa/enrol", url.Values{"_csrf": {tok}, "code": {code}})
+	if done.status != http.StatusOK || !strings.Contains(done.body, `data-testid="recovery-codes"`) {
+		br.t.Fatalf("enrolment confirm: %d", done.status)
+	}
+	return m[1]
+}

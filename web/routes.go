@@ -1,0 +1,73 @@
+package web
+
+import (
+	"github.com/labstack/echo/v4"
+
+	"github.com/opensmd/portal/internal/store"
+)
+
+// Access says who may call a route.
+type Access int
+
+// Access levels, from open to closed.
+const (
+	Public    Access = iota // anyone, signed in or not
+	Pending                 // password accepted, second factor outstanding
+	SignedIn                // any role of a signed-in user
+	AdminOnly               // administrators of the user's organisation
+)
+
+// Route is one entry of the route table.
+type Route struct {
+	Method  string
+	Path    string
+	Access  Access
+	Handler func(*Handler, echo.Context) error
+}
+
+// Routes is the portal's one route table: every path, method, access level
+// and handler. Tests iterate it to check authorisation for every route.
+func Routes() []Route {
+	return []Route{
+		{"GET", "/healthz", Public, (*Handler).healthz},
+		{"GET", "/readyz", Public, (*Handler).readyz},
+		{"GET", "/", Public, (*Handler).showHome},
+		{"GET", "/setup", Public, (*Handler).showSetup},
+		{"POST", "/setup", Public, (*Handler).createSetup},
+		{"GET", "/login", Public, (*Handler).showLogin},
+		{"POST", "/login", Public, (*Handler).login},
+		{"GET", "/login/totp", Pending, (*Handler).showTOTP},
+		{"POST", "/login/totp", Pending, (*Handler).verifyTOTP},
+		{"POST", "/logout", Public, (*Handler).logout},
+		// Enrolment is reachable half-signed-in: administrators must enrol
+		// before their first full session.
+		{"GET", "/account/mfa/enrol", Pending, (*Handler).showEnrol},
+		{"POST", "/account/mfa/enrol", Pending, (*Handler).confirmEnrol},
+		{"GET", "/account/mfa", SignedIn, (*Handler).showMFA},
+		{"GET", "/dashboard", SignedIn, (*Handler).showDashboard},
+		{"GET", "/admin/users", AdminOnly, (*Handler).listUsers},
+		{"GET", "/admin/users/:id", AdminOnly, (*Handler).showUser},
+		{"GET", "/admin/audit", AdminOnly, (*Handler).listAudit},
+	}
+}
+
+// Register adds every route of the table to e with its access guard.
+func (h *Handler) Register(e *echo.Echo) {
+	e.GET("/metrics", echo.WrapHandler(h.metrics.handler))
+	e.GET("/static/*", echo.WrapHandler(staticHandler()))
+	for _, r := range Routes() {
+		handler := func(c echo.Context) error { return r.Handler(h, c) }
+		e.Add(r.Method, r.Path, handler, h.guard(r.Access))
+	}
+}
+
+// allowedRoles lists the roles admitted at each signed-in access level.
+func allowedRoles(a Access) []string {
+	switch a {
+	case SignedIn:
+		return []string{store.RoleAdmin, store.RoleClinician, store.RoleReception}
+	case AdminOnly:
+		return []string{store.RoleAdmin}
+	}
+	return nil
+}
