@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Config is the effective configuration of one portal process.
@@ -108,8 +110,8 @@ func (c Config) validate() []error {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
 	}
 	if c.DatabaseURL != "" {
-		if _, err := url.Parse(c.DatabaseURL); err != nil || !strings.HasPrefix(c.DatabaseURL, "postgres") {
-			bad("DATABASE_URL", "must be a postgres:// or postgresql:// URL")
+		if _, err := pgconn.ParseConfig(c.DatabaseURL); err != nil {
+			bad("DATABASE_URL", "must be a PostgreSQL URL (postgres://user@host/db) or key=value connection string")
 		}
 	}
 	switch c.LogLevel {

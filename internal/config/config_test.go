@@ -34,6 +34,7 @@ func TestLoad_ErrorsNameTheVariable(t *testing.T) {
 		"PORTAL_SESSION_IDLE_TIMEOUT": {"PORTAL_SESSION_IDLE_TIMEOUT": "soon"},
 		"PORTAL_LOGIN_MAX_FAILURES":   {"PORTAL_LOGIN_MAX_FAILURES": "five"},
 		"DATABASE_URL":                {"DATABASE_URL": "mysql://x"},
+		"DATABASE_URL ":               {"DATABASE_URL": "host=/tmp port=notaport"},
 		"PORTAL_LOG_LEVEL":            {"PORTAL_LOG_LEVEL": "loud"},
 		"PORTAL_HTTP_TLS_CERT":        {"PORTAL_HTTP_TLS_CERT": "cert.pem"},
 		"PORTAL_SECRET_KEY":           {"PORTAL_SECRET_KEY": "short"},
@@ -43,7 +44,7 @@ func TestLoad_ErrorsNameTheVariable(t *testing.T) {
 	for name, vars := range scenarios {
 		t.Run(name, func(t *testing.T) {
 			_, err := Load(env(vars))
-			if err == nil || !strings.Contains(err.Error(), name) {
+			if err == nil || !strings.Contains(err.Error(), strings.TrimSpace(name)) {
 				t.Fatalf("error %v does not name %s", err, name)
 			}
 		})
