@@ -95,7 +95,14 @@ func TestEnsureTemplate_Concurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_, _ = srv.admin.Exec(context.Background(), "drop database if exists "+pgx.Identifier{want}.Sanitize())
+		ident := pgx.Identifier{want}.Sanitize()
+		_, err := srv.admin.Exec(context.Background(), "alter database "+ident+" is_template false")
+		if err == nil {
+			_, err = srv.admin.Exec(context.Background(), "drop database "+ident)
+		}
+		if err != nil {
+			t.Errorf("drop test template: %v", err)
+		}
 	})
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
