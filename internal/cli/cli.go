@@ -34,6 +34,8 @@ func commands() map[string]command {
 		"migrate": {"apply database migrations and exit", runMigrate},
 		"config":  {"config check: print the effective configuration, secrets redacted", runConfig},
 		"demo":    {"load the clearly labelled DEMO organisation and users", runDemo},
+		"pki":     {"pki init|issue: a TEST CA and NASH-shaped organisation certificates", runPKI},
+		"smd":     {"smd seal|open|envelope: seal, open or wrap SMD messages (debugging tool)", runSMD},
 	}
 }
 

@@ -1,0 +1,152 @@
+package smd
+
+import (
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/opensmd/portal/internal/smd/fault"
+	"github.com/opensmd/portal/internal/smd/ns"
+	"github.com/opensmd/portal/internal/smd/wire"
+	"github.com/opensmd/portal/internal/smd/xspp"
+)
+
+// WrapBytes wraps a non-XML payload (HL7 v2, PDF, ZIP) as
+// msg:message/msg:data in base64 (smd-Message-2010.xsd, SMD.md §1.6).
+func WrapBytes(b []byte) *etree.Element {
+	m := etree.NewElement("msg:message")
+	m.CreateAttr("xmlns:msg", ns.Message)
+	d := m.CreateElement("msg:data")
+	d.SetText(base64.StdEncoding.EncodeToString(b))
+	return m
+}
+
+// SealOptions says who signs and who may open.
+type SealOptions struct {
+	Signers    []xspp.Signer
+	Recipients []*x509.Certificate // the receiver's encryption certificate(s)
+	Rand       io.Reader           // nil: crypto/rand
+}
+
+// Seal signs payload, encrypts it for the recipients and returns the
+// SealedMessage with meta. meta is taken as given: callers fill
+// invocationId, times and addressing (see wire.MessageMetadata.ValidateForSMD).
+func Seal(meta wire.MessageMetadata, payload *etree.Element, o SealOptions) (wire.SealedMessage, error) {
+	if payload == nil {
+		return wire.SealedMessage{}, errors.New("smd: nil payload")
+	}
+	signed, err := xspp.Sign(payload, o.Signers, xspp.SignOptions{Rand: o.Rand})
+	if err != nil {
+		return wire.SealedMessage{}, err
+	}
+	enc, err := xspp.Encrypt(signed, o.Recipients, xspp.EncryptOptions{Rand: o.Rand})
+	if err != nil {
+		return wire.SealedMessage{}, err
+	}
+	return wire.SealedMessage{Metadata: meta, EncryptedPayload: enc}, nil
+}
+
+// SignerChecker decides whether a signing certificate may speak for the
+// sender organisation at creationTime (pki.Verifier implements it).
+type SignerChecker interface {
+	CheckSigner(cert *x509.Certificate, senderOrg string, creationTime time.Time) error
+}
+
+// OpenOptions holds the receiver's keys and trust decision.
+type OpenOptions struct {
+	// Keys are the receiver organisation's encryption key pairs; during a
+	// certificate rollover both the new and the old pair are given.
+	Keys  []xspp.KeyPair
+	Trust SignerChecker
+}
+
+// Opened is a verified, decrypted message. Everything in it comes from the
+// verified canonical bytes, never from the received document.
+type Opened struct {
+	Metadata wire.MessageMetadata
+	// Payload is the unwrapped bytes of a msg:message, or the canonical XML
+	// of any other payload element.
+	Payload []byte
+	// Wrapped reports whether Payload came out of a msg:message wrapper.
+	Wrapped bool
+	// Element is the verified payload element.
+	Element *etree.Element
+	Signers []*x509.Certificate
+	// DigestValue goes into the Success transport response (SMD.md §1.10).
+	DigestValue []byte
+}
+
+// Open decrypts and verifies sm and checks every signer with o.Trust.
+// Failures are *fault.Error values carrying the StandardError code.
+func Open(sm wire.SealedMessage, o OpenOptions) (*Opened, error) {
+	if sm.EncryptedPayload == nil {
+		return nil, fault.New(fault.BadlyFormedMsg, "message has no encrypted payload")
+	}
+	if o.Trust == nil {
+		return nil, errors.New("smd: Open needs a trust checker")
+	}
+	signed, err := xspp.Decrypt(sm.EncryptedPayload, o.Keys)
+	if err != nil {
+		return nil, err
+	}
+	v, err := xspp.Verify(signed)
+	if err != nil {
+		return nil, err
+	}
+	for _, cert := range v.Signers {
+		if err := o.Trust.CheckSigner(cert, sm.Metadata.SenderOrganisation, sm.Metadata.CreationTime); err != nil {
+			return nil, err
+		}
+	}
+	out := &Opened{Metadata: sm.Metadata, Element: v.Payload, Signers: v.Signers, DigestValue: v.DigestValue}
+	out.Payload, out.Wrapped, err = unwrap(v)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// unwrap returns the bytes of a msg:message wrapper, or the verified
+// canonical XML of any other payload.
+func unwrap(v *xspp.Verified) ([]byte, bool, error) {
+	p := v.Payload
+	if p.NamespaceURI() != ns.Message || p.Tag != "message" {
+		b, err := xspp.Canonicalize(p)
+		return b, false, err
+	}
+	kids := p.ChildElements()
+	if len(kids) != 1 || kids[0].NamespaceURI() != ns.Message || kids[0].Tag != "data" {
+		return nil, true, fault.New(fault.BadlyFormedMsg, "msg:message must hold exactly one msg:data")
+	}
+	b, err := base64.StdEncoding.DecodeString(compactBase64(kids[0].Text()))
+	if err != nil {
+		return nil, true, fault.Wrap(fault.BadlyFormedMsg, "msg:data is not base64", err)
+	}
+	return b, true, nil
+}
+
+// compactBase64 drops the whitespace XML producers may fold base64 with.
+func compactBase64(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\r', '\n':
+		default:
+			out = append(out, s[i])
+		}
+	}
+	return string(out)
+}
+
+// CheckExpiry reports a message whose expiryTime has passed at now (an
+// absent expiryTime never expires).
+func CheckExpiry(m wire.MessageMetadata, now time.Time) error {
+	if !m.ExpiryTime.IsZero() && !now.Before(m.ExpiryTime) {
+		return fault.New(fault.BadTimestamp, "message expired at "+wire.FormatTime(m.ExpiryTime))
+	}
+	return nil
+}
