@@ -29,6 +29,8 @@ var (
 	// ErrEntity reports a reference to an entity other than the five
 	// predefined ones (there is no DTD, so no other entity can be declared).
 	ErrEntity = errors.New("undefined entity reference")
+
+	errTooManyAttrs = errors.New("too many attributes")
 )
 
 // SyntaxError reports input that is not well-formed, namespace-well-formed

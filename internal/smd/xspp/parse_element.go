@@ -79,7 +79,7 @@ func (p *parser) attributes() (empty bool, err error) {
 			return false, p.fail("missing whitespace before attribute")
 		}
 		if len(p.attrs) >= MaxAttrs {
-			return false, p.fail("too many attributes")
+			return false, p.failErr("attributes", errTooManyAttrs)
 		}
 		if err := p.attribute(); err != nil {
 			return false, err
