@@ -81,10 +81,6 @@ func freeAddr(t *testing.T) string {
 // returns its URL; it is dropped when the test ends.
 func createDatabase(t *testing.T, adminURL string) string {
 	t.Helper()
-	u, err := url.Parse(adminURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("TEST_DATABASE_URL must be a postgres:// URL (got %q)", adminURL)
-	}
 	b := make([]byte, 6)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
@@ -113,9 +109,38 @@ func createDatabase(t *testing.T, adminURL string) string {
 			t.Errorf("drop database %s: %v", name, err)
 		}
 	})
-	db := *u
-	db.Path = "/" + name
-	return db.String()
+	dbURL, err := databaseURL(adminURL, name)
+	if err != nil {
+		t.Fatalf("TEST_DATABASE_URL: %v", err)
+	}
+	return dbURL
+}
+
+// databaseURL returns a postgres:// URL (the only form the portal's
+// DATABASE_URL takes) for database name on the server of connString, which
+// may be a URL or keyword/value ("host=... user=...").
+func databaseURL(connString, name string) (string, error) {
+	if u, err := url.Parse(connString); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Del("dbname")
+		u.RawQuery = q.Encode()
+		u.Path = "/" + name
+		return u.String(), nil
+	}
+	cfg, err := pgx.ParseConfig(connString)
+	if err != nil {
+		return "", err
+	}
+	u := url.URL{Scheme: "postgres", User: url.User(cfg.User), Path: "/" + name}
+	if cfg.Password != "" {
+		u.User = url.UserPassword(cfg.User, cfg.Password)
+	}
+	q := url.Values{"host": {cfg.Host}, "port": {strconv.Itoa(int(cfg.Port))}, "sslmode": {"disable"}}
+	if cfg.TLSConfig != nil {
+		q.Set("sslmode", "require")
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 // portal is one running `portal serve --migrate` process.
