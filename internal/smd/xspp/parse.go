@@ -18,6 +18,9 @@ const (
 	// MaxAttrs is the most attributes (including namespace declarations)
 	// ParseHardened accepts on one element.
 	MaxAttrs = 256
+	// MaxNamespaces is the most namespace declarations ParseHardened
+	// accepts in scope at once (bounds every prefix lookup).
+	MaxNamespaces = 128
 )
 
 // Errors wrapped (via *SyntaxError) by ParseHardened failures.
@@ -31,6 +34,7 @@ var (
 	ErrEntity = errors.New("undefined entity reference")
 
 	errTooManyAttrs = errors.New("too many attributes")
+	errTooManyNS    = errors.New("too many namespace declarations in scope")
 )
 
 // SyntaxError reports input that is not well-formed, namespace-well-formed
@@ -83,6 +87,7 @@ type binding struct{ prefix, uri string }
 
 type rawAttr struct {
 	qname, prefix, local, value string
+	uri                         string // resolved by checkAttrNames
 }
 
 type parser struct {

@@ -158,24 +158,27 @@ func (p *parser) declare(a rawAttr) error {
 		}
 		p.ns = append(p.ns, binding{"", a.value})
 	}
+	if len(p.ns) > MaxNamespaces {
+		return p.failErr("namespaces", errTooManyNS)
+	}
 	return nil
 }
 
-// checkAttrNames rejects undeclared prefixes and expanded-name duplicates.
+// checkAttrNames rejects undeclared prefixes and expanded-name duplicates
+// (each prefix is resolved once, so the pairwise check is cheap).
 func (p *parser) checkAttrNames() error {
-	for i, a := range p.attrs {
+	for i := range p.attrs {
+		a := &p.attrs[i]
 		if a.prefix == "" || a.prefix == "xmlns" {
 			continue
 		}
 		uri, ok := p.lookup(a.prefix)
-		if !ok || a.prefix == "" {
+		if !ok {
 			return p.fail("undeclared namespace prefix " + a.prefix)
 		}
+		a.uri = uri
 		for _, b := range p.attrs[:i] {
-			if b.prefix == "" || b.prefix == "xmlns" || b.local != a.local {
-				continue
-			}
-			if u, _ := p.lookup(b.prefix); u == uri {
+			if b.uri == uri && b.local == a.local && b.prefix != "" && b.prefix != "xmlns" {
 				return p.fail("duplicate attribute")
 			}
 		}

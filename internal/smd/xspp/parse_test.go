@@ -56,6 +56,10 @@ func TestParseHardenedRejects(t *testing.T) {
 		many += fmt.Sprintf(` a%d="1"`, i)
 	}
 	many += "/>"
+	manyNS := ""
+	for i := range MaxNamespaces + 1 {
+		manyNS += fmt.Sprintf(`<a xmlns:p%d="urn:x">`, i)
+	}
 	tests := []struct {
 		name, in string
 		want     error // sentinel, or nil for "any syntax error"
@@ -71,6 +75,7 @@ func TestParseHardenedRejects(t *testing.T) {
 		{"UndefinedEntityInAttr", `<a b="&xxe;"/>`, ErrEntity},
 		{"TooDeep", deep, ErrDepth},
 		{"TooManyAttrs", many, errTooManyAttrs},
+		{"TooManyNamespaces", manyNS, errTooManyNS},
 		{"DuplicateAttr", `<a x="1" x="2"/>`, nil},
 		{"DuplicateExpandedAttr", `<a xmlns:p="urn:x" xmlns:q="urn:x" p:x="1" q:x="2"/>`, nil},
 		{"UndeclaredElementPrefix", `<p:a/>`, nil},

@@ -99,16 +99,16 @@ func Verify(signedPayload *etree.Element) (*Verified, error) {
 	return verified(canon, sigs)
 }
 
-// checkUnique rejects signature wrapping: a second signedPayloadData in
-// the container, or any other element in the document carrying the id.
+// checkUnique rejects signature wrapping: any other element named
+// signedPayloadData (whatever its namespace) in the container, or any other
+// element in the document carrying the id in an id-like attribute. It is
+// linear in the document size.
 func checkUnique(sp, data *etree.Element, id string) error {
-	n := 0
+	second := false
 	walk(sp, func(e *etree.Element) {
-		if e.Tag == "signedPayloadData" && is(e, ns.SignedPayload, "signedPayloadData") {
-			n++
-		}
+		second = second || (e != data && e.Tag == "signedPayloadData")
 	})
-	if n != 1 {
+	if second {
 		return badSig("more than one sp:signedPayloadData")
 	}
 	bad := false
