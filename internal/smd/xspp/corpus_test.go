@@ -163,7 +163,9 @@ func (g *corpusGen) rnd() *detReader {
 	return &detReader{detRand(g.seed)}
 }
 
-type detReader struct{ r interface{ Read([]byte) (int, error) } }
+type detReader struct {
+	r interface{ Read([]byte) (int, error) }
+}
 
 func (d *detReader) Read(p []byte) (int, error) { return d.r.Read(p) }
 
