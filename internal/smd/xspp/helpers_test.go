@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -180,4 +179,4 @@ func wantCode(tb testing.TB, err error, code fault.Code) {
 	}
 }
 
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
+func readFile(path string) ([]byte, error) { return os.ReadFile(filepath.FromSlash(path)) }
