@@ -150,7 +150,7 @@ func (c *Client) readReply(resp *http.Response, url string, op Operation, msgID 
 			fault.New(fault.BadlyFormedMsg, "reply wsa:RelatesTo does not match the request"))
 	}
 	if env.IsFault() {
-		fe, err := faultErrorFrom(env)
+		fe, err := ParseFaultError(env)
 		if err != nil {
 			return nil, fmt.Errorf("soap: %s %s: malformed fault: %w", op, url, err)
 		}

@@ -104,6 +104,19 @@ func Parse(r io.Reader, lim Limits) (*Envelope, error) {
 	return env, nil
 }
 
+// ParseReply reads a reply envelope with the same hardening and structure
+// checks as Parse, but without the request addressing rules: wsa:Action and
+// wsa:MessageID may be absent or unknown (some stacks send faults with a
+// generic action). Client.Call uses it and checks RelatesTo and Action
+// itself.
+func ParseReply(r io.Reader, lim Limits) (*Envelope, error) {
+	env, err := parse(r, lim, modeReply)
+	if err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
 // parseMode selects the WS-Addressing rules: a request needs a known
 // Action and a MessageID; a reply needs neither (clients check what they
 // expect themselves).

@@ -189,6 +189,10 @@ func TestFaultFromError(t *testing.T) {
 			soap.CodeReceiver, 500, soap.SMDDeliver.FaultAction("standardError"), "serviceTemporaryUnavailable"},
 		{"WrongNamespaceSameName", soap.SMDDeliver, wire.TRDDeliverError{ErrorCode: wire.UnknownSenderOrganisation},
 			soap.CodeReceiver, 500, soap.SMDDeliver.FaultAction("standardError"), "serviceTemporaryUnavailable"},
+		{"CertificateUnidentifiedSMD", soap.SMDDeliver, fault.New(fault.CertificateUnidentified, "c"), soap.CodeSender, 400,
+			soap.SMDDeliver.FaultAction("standardError"), "badCertificateTransmitted"},
+		{"CertificateUnidentifiedELS", soap.ELSListInteractions, fault.New(fault.CertificateUnidentified, "c"), soap.CodeSender,
+			400, soap.ELSListInteractions.FaultAction("standardError"), "certificateUnidentified"},
 		{"NoOperation", soap.Operation{}, fault.New(fault.BadWsaAction, "a"), soap.CodeSender, 400,
 			soap.ActionSOAPFault, "badWsaAction"},
 		{"VersionMismatch", soap.Operation{}, fault.Wrap(fault.BadlyFormedMsg, "v", soap.ErrVersionMismatch),
@@ -224,3 +228,55 @@ var errInternal = wrap(errSecret{})
 type errSecret struct{}
 
 func (errSecret) Error() string { return "db password secret leaked" }
+
+// TestParseFaultError reads faults as other SOAP stacks write them.
+func TestParseFaultError(t *testing.T) {
+	tests := []struct {
+		name      string
+		xml       string
+		code      string
+		reason    string
+		std       fault.Code
+		transient bool
+	}{
+		{"ForeignPrefix", `<s:Envelope xmlns:s="` + ns.SOAP12 + `" xmlns:a="` + ns.WSA + `"><s:Header><a:Action>` +
+			soap.ActionSOAPFault + `</a:Action></s:Header><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value></s:Code>` +
+			`<s:Reason><s:Text xml:lang="en">down</s:Text></s:Reason><s:Detail><e:standardError xmlns:e="` + ns.StandardError +
+			`"><e:errorCode>serviceTemporaryUnavailable</e:errorCode><e:message>down</e:message></e:standardError>` +
+			`</s:Detail></s:Fault></s:Body></s:Envelope>`, soap.CodeReceiver, "down", fault.ServiceTemporaryUnavailable, true},
+		{"UnknownDetail", `<s:Envelope xmlns:s="` + ns.SOAP12 + `"><s:Body><s:Fault><s:Code><s:Value>s:Sender</s:Value>` +
+			`<s:Subcode><s:Value>x:Whatever</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang="en">no</s:Text>` +
+			`</s:Reason><s:Detail><x:oops xmlns:x="urn:x"/></s:Detail></s:Fault></s:Body></s:Envelope>`,
+			soap.CodeSender, "no", "", false},
+		{"NoDetail", `<s:Envelope xmlns:s="` + ns.SOAP12 + `"><s:Body><s:Fault><s:Code><s:Value>s:Sender</s:Value>` +
+			`</s:Code><s:Reason><s:Text xml:lang="en">bad</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>`,
+			soap.CodeSender, "bad", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := soap.Parse(bytes.NewReader([]byte(tt.xml)), soap.Limits{}); err == nil {
+				t.Fatal("request parser accepted a reply without MessageID")
+			}
+			env, err := soap.ParseReply(bytes.NewReader([]byte(tt.xml)), soap.Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fe, err := soap.ParseFaultError(env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fe.Fault.Code != tt.code || fe.Fault.Reason != tt.reason || fe.Transient() != tt.transient {
+				t.Errorf("got %+v transient %v", fe.Fault, fe.Transient())
+			}
+			if code, _ := fe.Code(); code != tt.std {
+				t.Errorf("standard code %q, want %q", code, tt.std)
+			}
+			if fe.Error() == "" {
+				t.Error("empty Error()")
+			}
+		})
+	}
+	if _, err := soap.ParseFaultError(nil); err == nil {
+		t.Error("nil envelope accepted")
+	}
+}

@@ -142,7 +142,7 @@ func FaultFromError(op Operation, err error) Fault {
 	}
 	var fe *fault.Error
 	if errors.As(err, &fe) {
-		std := wire.StandardError{ErrorCode: fe.Code, Message: fe.Message}
+		std := wire.StandardError{ErrorCode: schemaCode(op, fe.Code), Message: fe.Message}
 		code := codeFor(std)
 		switch {
 		case errors.Is(err, ErrVersionMismatch):
@@ -154,6 +154,17 @@ func FaultFromError(op Operation, err error) Fault {
 	}
 	std := wire.StandardError{ErrorCode: fault.ServiceTemporaryUnavailable, Message: "internal error"}
 	return newFault(op, std, std.Message, CodeReceiver)
+}
+
+// schemaCode keeps the StandardError code valid for op's schema:
+// certificateUnidentified exists only in the ELS copy of
+// wsp-StandardError-2010.xsd, so SMD interfaces send
+// badCertificateTransmitted instead.
+func schemaCode(op Operation, c fault.Code) fault.Code {
+	if c == fault.CertificateUnidentified && op.Service != ns.SvcELS {
+		return fault.BadCertificateTransmitted
+	}
+	return c
 }
 
 // declares reports whether op may send se: se:standardError always; a
@@ -245,8 +256,13 @@ func (e *FaultError) Code() (fault.Code, bool) {
 	return e.StandardError.ErrorCode, true
 }
 
-// faultErrorFrom builds a FaultError from a parsed fault envelope.
-func faultErrorFrom(env *Envelope) (*FaultError, error) {
+// ParseFaultError turns a parsed fault envelope (env.IsFault()) into a
+// *FaultError, parsing the detail into its wire type when the WSDLs declare
+// it. The fault's Action comes from the envelope header.
+func ParseFaultError(env *Envelope) (*FaultError, error) {
+	if env == nil {
+		return nil, fault.New(fault.BadlyFormedMsg, "no envelope")
+	}
 	f, err := ParseFault(env.Body)
 	if err != nil {
 		return nil, err

@@ -109,6 +109,11 @@ func TestParse_Hardening(t *testing.T) {
 			if tt.sentinel != nil && !errors.Is(err, tt.sentinel) {
 				t.Errorf("err = %v does not wrap %v", err, tt.sentinel)
 			}
+			// The reply parser skips only the request addressing rules.
+			_, rerr := soap.ParseReply(strings.NewReader(tt.xml), soap.Limits{})
+			if tt.code == fault.BadlyFormedMsg && rerr == nil {
+				t.Error("ParseReply accepted it")
+			}
 		})
 	}
 }
