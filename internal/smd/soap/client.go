@@ -47,6 +47,7 @@ type TransportError struct {
 	Err       error
 }
 
+// Error implements the error interface.
 func (e *TransportError) Error() string {
 	if e.StatusCode != 0 {
 		return fmt.Sprintf("soap: %s %s: HTTP %d: %v", e.Op, e.URL, e.StatusCode, e.Err)
@@ -54,6 +55,7 @@ func (e *TransportError) Error() string {
 	return fmt.Sprintf("soap: %s %s: %v", e.Op, e.URL, e.Err)
 }
 
+// Unwrap returns the underlying error.
 func (e *TransportError) Unwrap() error { return e.Err }
 
 // IsTransient reports whether err, returned by Client.Call, is worth
@@ -97,7 +99,11 @@ func (c *Client) Call(ctx context.Context, url string, op Operation, body *etree
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
+	defer func() {
+		// Drain a little so the connection can be reused, then close.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		_ = resp.Body.Close()
+	}()
 	return c.readReply(resp, url, op, req.Header.MessageID)
 }
 

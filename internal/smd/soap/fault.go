@@ -221,6 +221,7 @@ type FaultError struct {
 	ServiceError wire.ServiceError
 }
 
+// Error implements the error interface.
 func (e *FaultError) Error() string {
 	var b strings.Builder
 	b.WriteString("soap fault ")

@@ -48,7 +48,8 @@ type route struct {
 }
 
 // Handle registers fn for op; a later registration for the same op
-// replaces an earlier one.
+// replaces an earlier one. Register every operation before serving: Handle
+// must not run concurrently with ServeHTTP.
 func (h *Handler) Handle(op Operation, fn HandlerFunc) {
 	if h.routes == nil {
 		h.routes = map[string]route{}

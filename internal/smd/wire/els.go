@@ -122,6 +122,7 @@ type ELSLookupError struct {
 	ErrorCode ErrorCode
 }
 
+// Error implements the error interface.
 func (e ELSLookupError) Error() string { return "lookupError " + string(e.ErrorCode) }
 
 // FaultName returns "lookupError".

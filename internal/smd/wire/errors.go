@@ -46,6 +46,7 @@ func standardCodes() []string {
 	return out
 }
 
+// Error implements the error interface.
 func (e StandardError) Error() string {
 	return "standardError " + string(e.ErrorCode) + ": " + e.Message
 }

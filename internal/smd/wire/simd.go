@@ -52,6 +52,7 @@ type SIMDTimeoutError struct {
 	Message   string
 }
 
+// Error implements the error interface.
 func (e SIMDTimeoutError) Error() string {
 	return "timeoutError " + string(e.ErrorCode) + ": " + e.Message
 }

@@ -95,6 +95,7 @@ type DeliverError struct {
 	DeliveryResponse DeliveryResponse
 }
 
+// Error implements the error interface.
 func (e DeliverError) Error() string {
 	return "deliverError " + string(e.DeliveryResponse.ResponseClass) + " " + e.DeliveryResponse.ResponseCode +
 		": " + e.DeliveryResponse.Message

@@ -99,6 +99,7 @@ type SMRListError struct {
 	Message   string
 }
 
+// Error implements the error interface.
 func (e SMRListError) Error() string { return "listError " + string(e.ErrorCode) + ": " + e.Message }
 
 // FaultName returns "listError".
@@ -182,6 +183,7 @@ type SMRRetrieveError struct {
 	InvocationID string
 }
 
+// Error implements the error interface.
 func (e SMRRetrieveError) Error() string {
 	return "retrieveError " + string(e.ErrorCode) + ": " + e.Message
 }

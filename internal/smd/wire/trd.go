@@ -62,6 +62,7 @@ type TRDDeliverError struct {
 	Message   string
 }
 
+// Error implements the error interface.
 func (e TRDDeliverError) Error() string {
 	return "deliverError " + string(e.ErrorCode) + ": " + e.Message
 }

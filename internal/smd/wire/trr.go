@@ -86,6 +86,7 @@ type TRRRetrieveError struct {
 	Message   string
 }
 
+// Error implements the error interface.
 func (e TRRRetrieveError) Error() string {
 	return "retrieveError " + string(e.ErrorCode) + ": " + e.Message
 }
@@ -192,6 +193,7 @@ type TRRRemoveError struct {
 	ResponseID string
 }
 
+// Error implements the error interface.
 func (e TRRRemoveError) Error() string {
 	return "removeError " + string(e.ErrorCode) + ": " + e.Message
 }
