@@ -95,7 +95,11 @@ func TestFirstRun(t *testing.T) {
 
 	// 2. First sign-in: administrators must enrol in TOTP.
 	signIn(t, ctx, p, "/account/mfa/enrol")
-	secret := strings.ReplaceAll(textOf(t, ctx, "[data-testid=totp-secret]"), " ", "")
+	shown := textOf(t, ctx, "[data-testid=totp-secret]")
+	secret := strings.ReplaceAll(shown, " ", "")
+	if len(shown) <= len(secret) {
+		t.Errorf("TOTP key %q is not grouped for typing", shown)
+	}
 	if len(secret) < 16 {
 		t.Fatalf("TOTP key %q looks too short", secret)
 	}
@@ -129,8 +133,11 @@ func TestFirstRun(t *testing.T) {
 	screenshot(t, ctx, "totp-step")
 	fill(t, ctx, "#code", wrongTOTP(t, secret))
 	wantPage(t, ctx, click(t, ctx, `form[action="/login/totp"] button[type=submit]`), "/login/totp", 401)
-	if msg := textOf(t, ctx, "[data-testid=form-error]"); !strings.Contains(msg, "not right") {
-		t.Errorf("wrong-code error = %q", msg)
+	if msg := textOf(t, ctx, "#code-error"); !strings.Contains(msg, "not right") {
+		t.Errorf("wrong-code field error = %q", msg)
+	}
+	if !exists(t, ctx, `#code[aria-invalid="true"]`) {
+		t.Error("code field not marked invalid")
 	}
 	screenshot(t, ctx, "totp-wrong-code")
 	usedStep = enterTOTP(t, ctx, secret, usedStep)

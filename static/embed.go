@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-//go:embed css js
+//go:embed css js img
 var files embed.FS
 
 // FS is the embedded asset tree.

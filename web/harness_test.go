@@ -165,7 +165,7 @@ func (br *browser) login(u store.User) {
 	}
 }
 
-var secretOnPage = regexp.MustCompile(`data-testid="totp-secret">([A-Z2-7]+)<`)
+var secretOnPage = regexp.MustCompile(`data-key="([A-Z2-7]+)"`)
 
 // loginAdmin signs an administrator in, enrolling TOTP on first use, and
 // returns the TOTP secret.

@@ -20,7 +20,7 @@ var (
 	ErrBadCode            = errors.New("That code is not right or has already been used. Check your authenticator app and try again.")
 	ErrThrottled          = errors.New("Too many failed sign-in attempts from your network. Wait 15 minutes and try again.")
 	ErrSessionExpired     = errors.New("Your session has expired. Please sign in again.")
-	ErrSetupClosed        = errors.New("This set-up link is not valid any more. Restart the portal to get a new one.")
+	ErrSetupClosed        = errors.New("This set-up link has already been used or has expired. If your organisation is set up, sign in; otherwise restart the portal to print a new link.")
 )
 
 // LockedError says until when an account is locked.
@@ -317,7 +317,7 @@ func (f *SetupForm) Validate() map[string]string {
 		errs["OrgName"] = "Enter the organisation's name."
 	}
 	if d, err := hi.Validate(hi.HPIO, f.HPIO); err != nil {
-		errs["HPIO"] = "HPI-O: " + err.Error() + "."
+		errs["HPIO"] = err.Error()
 	} else {
 		f.HPIO = d
 	}

@@ -4,7 +4,6 @@
 package hi
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -32,22 +31,22 @@ func (k Kind) String() string {
 }
 
 // Validate checks s (spaces allowed between digit groups) and returns the 16
-// digits. Errors are written for a person filling in a form.
+// digits. Errors are sentences for a person filling in a form.
 func Validate(k Kind, s string) (string, error) {
 	d := strings.ReplaceAll(strings.TrimSpace(s), " ", "")
 	if len(d) != 16 {
-		return "", fmt.Errorf("an %s has 16 digits; this has %d", k, len(d))
+		return "", fmt.Errorf("An %s has 16 digits; this one has %d.", k, len(d))
 	}
 	for _, r := range d {
 		if r < '0' || r > '9' {
-			return "", fmt.Errorf("an %s contains digits only", k)
+			return "", fmt.Errorf("An %s contains digits only.", k)
 		}
 	}
 	if !strings.HasPrefix(d, string(k)) {
-		return "", fmt.Errorf("an %s starts with %s", k, string(k))
+		return "", fmt.Errorf("An %s starts with %s.", k, string(k))
 	}
 	if !Luhn(d) {
-		return "", errors.New("the check digit does not match: please re-check the number")
+		return "", fmt.Errorf("This is not a valid %s: its check digit (the last digit) does not match. Please re-check the number.", k)
 	}
 	return d, nil
 }
@@ -79,4 +78,12 @@ func WithCheckDigit(body string) string {
 		}
 	}
 	return body
+}
+
+// Format groups the 16 digits in fours for display: 8003 6200 0000 0013.
+func Format(d string) string {
+	if len(d) != 16 {
+		return d
+	}
+	return d[0:4] + " " + d[4:8] + " " + d[8:12] + " " + d[12:16]
 }

@@ -4,4 +4,6 @@ document.addEventListener("DOMContentLoaded", () => {
   // users land where the form needs them.
   const invalid = document.querySelector("[aria-invalid=true]");
   if (invalid) invalid.focus();
+  document.querySelectorAll("[data-action=print]").forEach((b) =>
+    b.addEventListener("click", () => window.print()));
 });
