@@ -239,6 +239,9 @@ func (c *canon) utilize(prefix string) error {
 }
 
 func (c *canon) procInst(p *etree.ProcInst) error {
+	if strings.Contains(p.Target+p.Inst, "?>") || p.Target == "" {
+		return errors.New("c14n: malformed processing instruction")
+	}
 	c.writeString("<?")
 	c.writeString(p.Target)
 	if p.Inst != "" {

@@ -139,13 +139,15 @@ func TestCanonicalizeRejectsBadTrees(t *testing.T) {
 	badUTF8.CreateAttr("x", "\xff")
 	dir := etree.NewElement("a")
 	dir.AddChild(etree.NewDirective("DOCTYPE x"))
+	badPI := etree.NewElement("a")
+	badPI.AddChild(etree.NewProcInst("t", "x?><evil/><?y"))
 	deep := etree.NewElement("a")
 	for e, i := deep, 0; i < maxC14NDepth+1; i++ {
 		e = e.CreateElement("a")
 	}
 	for name, el := range map[string]*etree.Element{
 		"UndeclaredPrefix": undeclared, "ControlChar": ctl, "BadUTF8Attr": badUTF8,
-		"Directive": dir, "TooDeep": deep, "Nil": nil,
+		"Directive": dir, "TooDeep": deep, "Nil": nil, "ProcInstEnd": badPI,
 	} {
 		t.Run(name, func(t *testing.T) {
 			if out, err := Canonicalize(el); err == nil {
