@@ -33,6 +33,10 @@
 // Canonicalize is an Exclusive XML Canonicalization 1.0 writer over etree
 // trees that never modifies its input. Both are checked against xmllint
 // --exc-c14n, goxmldsig's canonicalizer and xmlsec1 in the tests.
+// goxmldsig differs from libxml2 in one case (it renders xmlns="" on an
+// element whose inherited default namespace was never rendered), which
+// would break digests against xmlsec1/libxml2-based peers; this package
+// follows libxml2. Signatures made with goxmldsig still verify here.
 //
 // # Faults
 //
