@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/opensmd/portal/internal/auth"
+	"github.com/opensmd/portal/internal/secretbox"
 	"github.com/opensmd/portal/internal/store"
 	"github.com/opensmd/portal/views/chrome"
 )
@@ -26,7 +27,7 @@ const (
 )
 
 func newCookieStore(secret []byte, secure bool) *sessions.CookieStore {
-	cs := sessions.NewCookieStore(auth.DeriveKey(secret, "cookie hash"), auth.DeriveKey(secret, "cookie block"))
+	cs := sessions.NewCookieStore(secretbox.DeriveKey(secret, "cookie hash"), secretbox.DeriveKey(secret, "cookie block"))
 	cs.Options = &sessions.Options{
 		Path:     "/",
 		HttpOnly: true,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opensmd/portal/internal/hi"
+	"github.com/opensmd/portal/internal/secretbox"
 	"github.com/opensmd/portal/internal/store"
 )
 
@@ -47,14 +48,14 @@ type Policy struct {
 // Service implements sign-in, second factors, sessions and first-run set-up.
 type Service struct {
 	store  *store.Store
-	totp   *Sealer
+	totp   *secretbox.Sealer
 	policy Policy
 	now    func() time.Time
 }
 
 // NewService returns a Service; masterSecret keys the TOTP secret sealer.
 func NewService(st *store.Store, masterSecret []byte, p Policy, now func() time.Time) (*Service, error) {
-	sealer, err := NewSealer(DeriveKey(masterSecret, "totp secrets"))
+	sealer, err := secretbox.NewSealer(secretbox.DeriveKey(masterSecret, "totp secrets"))
 	if err != nil {
 		return nil, err
 	}

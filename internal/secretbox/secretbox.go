@@ -1,4 +1,7 @@
-package auth
+// Package secretbox derives purpose-specific keys from the portal's master
+// secret and seals small secrets at rest (TOTP secrets, organisation private
+// keys) with AES-256-GCM bound to the row they belong to.
+package secretbox
 
 import (
 	"crypto/aes"
