@@ -82,10 +82,7 @@ func smdSeal(env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	doc := etree.NewDocument()
-	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
-	doc.SetRoot(sm.AppendTo(nil, ns.SvcSMD, "message"))
-	b, err := doc.WriteToBytes()
+	b, err := smd.Marshal(sm)
 	if err != nil {
 		return err
 	}
@@ -164,14 +161,7 @@ func smdOpen(env Env, args []string) error {
 }
 
 func openSealed(data []byte, o smd.OpenOptions) (*smd.Opened, error) {
-	doc, err := xspp.ParseHardened(data)
-	if err != nil {
-		return nil, err
-	}
-	if doc.Root() == nil {
-		return nil, fault.New(fault.BadlyFormedMsg, "empty document")
-	}
-	sm, err := wire.ParseSealedMessage(doc.Root())
+	sm, err := smd.Unmarshal(data)
 	if err != nil {
 		return nil, err
 	}
@@ -230,14 +220,7 @@ func smdEnvelope(env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	doc, err := xspp.ParseHardened(data)
-	if err != nil {
-		return err
-	}
-	if doc.Root() == nil {
-		return fault.New(fault.BadlyFormedMsg, "empty document")
-	}
-	sm, err := wire.ParseSealedMessage(doc.Root())
+	sm, err := smd.Unmarshal(data)
 	if err != nil {
 		return err
 	}

@@ -73,17 +73,11 @@ func (f fixture) seal(t testing.TB, payload *etree.Element, recipients ...*x509.
 // reparse serialises sm as the wire would carry it and parses it back.
 func reparse(t testing.TB, sm wire.SealedMessage) wire.SealedMessage {
 	t.Helper()
-	doc := etree.NewDocument()
-	doc.SetRoot(sm.AppendTo(nil, ns.SvcSMD, "message"))
-	b, err := doc.WriteToBytes()
+	b, err := smd.Marshal(sm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	parsed, err := xspp.ParseHardened(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := wire.ParseSealedMessage(parsed.Root())
+	out, err := smd.Unmarshal(b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -165,7 +165,7 @@ func TestEncryptFresh(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cv, err := decodeBase64(findEl(findEl(ep, ns.XEnc, "EncryptedData"), ns.XEnc, "CipherValue").Text())
+		cv, err := DecodeBase64(findEl(findEl(ep, ns.XEnc, "EncryptedData"), ns.XEnc, "CipherValue").Text())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,8 +199,8 @@ func oaepContainer(t *testing.T, f *fixtures, plain []byte, opts rsa.OAEPOptions
 		t.Fatal(err)
 	}
 	return []byte(fmt.Sprintf(`<ep:encryptedPayload xmlns:ep="%s" xmlns:xenc="%s" xmlns:ds="%s"><ep:keys><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="%s">%s</xenc:EncryptionMethod><ds:KeyInfo><ds:X509Data><ds:X509SKI>%s</ds:X509SKI></ds:X509Data></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>%s</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ep:keys><ep:encryptedPayloadData><xenc:EncryptedData Type="%s"><xenc:EncryptionMethod Algorithm="%s"/><xenc:CipherData><xenc:CipherValue>%s</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></ep:encryptedPayloadData></ep:encryptedPayload>`,
-		ns.EncryptedPayload, ns.XEnc, ns.DSig, AlgRSAOAEPMGF1P, methodBody, encodeBase64(f.Recipient.Cert.SubjectKeyId),
-		encodeBase64(wrapped), TypeElement, AlgAES256CBC, encodeBase64(append(iv, plain...))))
+		ns.EncryptedPayload, ns.XEnc, ns.DSig, AlgRSAOAEPMGF1P, methodBody, EncodeBase64(f.Recipient.Cert.SubjectKeyId),
+		EncodeBase64(wrapped), TypeElement, AlgAES256CBC, EncodeBase64(append(iv, plain...))))
 }
 
 func TestDecryptOAEP(t *testing.T) {
@@ -221,7 +221,7 @@ func TestDecryptOAEP(t *testing.T) {
 		{"DefaultSHA1", rsa.OAEPOptions{Hash: crypto.SHA1}, "", true},
 		{"ExplicitSHA1", rsa.OAEPOptions{Hash: crypto.SHA1}, `<ds:DigestMethod Algorithm="` + AlgSHA1 + `"/>`, true},
 		{"SHA256DigestMGF1SHA1", rsa.OAEPOptions{Hash: crypto.SHA256, MGFHash: crypto.SHA1}, sha256Method, true},
-		{"Label", rsa.OAEPOptions{Hash: crypto.SHA1, Label: label}, `<xenc:OAEPparams>` + encodeBase64(label) + `</xenc:OAEPparams>`, true},
+		{"Label", rsa.OAEPOptions{Hash: crypto.SHA1, Label: label}, `<xenc:OAEPparams>` + EncodeBase64(label) + `</xenc:OAEPparams>`, true},
 		// mgf1p fixes MGF1 to SHA-1; MGF1-SHA256 under this URI is wrong.
 		{"MGF1SHA256Rejected", rsa.OAEPOptions{Hash: crypto.SHA256, MGFHash: crypto.SHA256}, sha256Method, false},
 		{"LabelMismatch", rsa.OAEPOptions{Hash: crypto.SHA1, Label: label}, "", false},

@@ -11,9 +11,9 @@ import (
 
 var errBase64 = errors.New("bad base64")
 
-// encodeBase64 returns the base64 of src, encoding through a stack buffer
+// EncodeBase64 returns the base64 of src, encoding through a stack buffer
 // straight into the result string (one allocation).
-func encodeBase64(src []byte) string {
+func EncodeBase64(src []byte) string {
 	var sb strings.Builder
 	sb.Grow(base64.StdEncoding.EncodedLen(len(src)))
 	var buf [4096]byte
@@ -26,9 +26,9 @@ func encodeBase64(src []byte) string {
 	return sb.String()
 }
 
-// decodeBase64 decodes s, ignoring XML whitespace (xmlsec and others wrap
+// DecodeBase64 decodes s, ignoring XML whitespace (xmlsec and others wrap
 // base64 text at 64 or 76 columns).
-func decodeBase64(s string) ([]byte, error) {
+func DecodeBase64(s string) ([]byte, error) {
 	out := make([]byte, 0, len(s)/4*3)
 	err := b64Chunks(s, hasSpace(s), func(p []byte) error {
 		out = append(out, p...)

@@ -128,22 +128,22 @@ func (g *corpusGen) decryptCases() {
 		})
 	}
 	flip := func(s string, at int) string {
-		raw, _ := decodeBase64(s)
+		raw, _ := DecodeBase64(s)
 		raw[at] ^= 0x80
-		return encodeBase64(raw)
+		return EncodeBase64(raw)
 	}
 	g.add(fault.BadEncryption, "undecryptable-tampered-last-block", edCV(func(s string) string {
-		raw, _ := decodeBase64(s)
+		raw, _ := DecodeBase64(s)
 		return flip(s, len(raw)-17) // the byte XORed into the padding length
 	}))
 	g.add(fault.BadEncryption, "undecryptable-tampered-middle", edCV(func(s string) string {
-		raw, _ := decodeBase64(s)
+		raw, _ := DecodeBase64(s)
 		return flip(s, len(raw)/2)
 	}))
 	g.add(fault.BadEncryption, "undecryptable-truncated-base64", edCV(func(s string) string { return s[:len(s)-3] }))
 	g.add(fault.BadEncryption, "undecryptable-not-base64", edCV(func(s string) string { return "!!!!" + s[4:] }))
-	g.add(fault.BadEncryption, "undecryptable-not-block-multiple", edCV(func(string) string { return encodeBase64(make([]byte, 16+33)) }))
-	g.add(fault.BadEncryption, "undecryptable-short-ciphertext", edCV(func(string) string { return encodeBase64(make([]byte, 16)) }))
+	g.add(fault.BadEncryption, "undecryptable-not-block-multiple", edCV(func(string) string { return EncodeBase64(make([]byte, 16+33)) }))
+	g.add(fault.BadEncryption, "undecryptable-short-ciphertext", edCV(func(string) string { return EncodeBase64(make([]byte, 16)) }))
 	g.add(fault.BadEncryption, "undecryptable-empty-ciphertext", edCV(func(string) string { return "" }))
 	// EncryptedKey tampering: SKI still matches, unwrapping yields garbage.
 	ekCV := func(fn func(string) string) []byte {
@@ -153,12 +153,12 @@ func (g *corpusGen) decryptCases() {
 		})
 	}
 	g.add(fault.BadEncryption, "undecryptable-tampered-wrapped-key", ekCV(func(s string) string { return flip(s, 100) }))
-	g.add(fault.BadEncryption, "undecryptable-short-wrapped-key", ekCV(func(string) string { return encodeBase64(make([]byte, 10)) }))
+	g.add(fault.BadEncryption, "undecryptable-short-wrapped-key", ekCV(func(string) string { return EncodeBase64(make([]byte, 10)) }))
 	other, err := rsa.EncryptPKCS1v15(nil, g.f.Recipient.Cert.PublicKey.(*rsa.PublicKey), make([]byte, 32)) //nolint:staticcheck // test vector for rsa-1_5
 	if err != nil {
 		g.t.Fatal(err)
 	}
-	g.add(fault.BadEncryption, "undecryptable-other-session-key", ekCV(func(string) string { return encodeBase64(other) }))
+	g.add(fault.BadEncryption, "undecryptable-other-session-key", ekCV(func(string) string { return EncodeBase64(other) }))
 	g.add(fault.BadEncryption, "key-for-other-recipient", g.sealed(g.signed(), g.f.Recipient2.Cert))
 	g.add(fault.BadEncryption, "missing-ski", g.edit(ok, func(r *etree.Element) {
 		x := findEl(r, ns.DSig, "X509Data")
@@ -222,8 +222,8 @@ func (g *corpusGen) rawContainer(plain []byte, pad byte) []byte {
 		g.t.Fatal(err)
 	}
 	return []byte(fmt.Sprintf(`<ep:encryptedPayload xmlns:ep="%s"><ep:keys><xenc:EncryptedKey xmlns:xenc="%s"><xenc:EncryptionMethod Algorithm="%s"/><ds:KeyInfo xmlns:ds="%s"><ds:X509Data><ds:X509SKI>%s</ds:X509SKI></ds:X509Data></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>%s</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ep:keys><ep:encryptedPayloadData><xenc:EncryptedData xmlns:xenc="%s" Id="_raw" Type="%s"><xenc:EncryptionMethod Algorithm="%s"/><xenc:CipherData><xenc:CipherValue>%s</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></ep:encryptedPayloadData></ep:encryptedPayload>`,
-		ns.EncryptedPayload, ns.XEnc, AlgRSA15, ns.DSig, encodeBase64(g.f.Recipient.Cert.SubjectKeyId),
-		encodeBase64(wrapped), ns.XEnc, TypeElement, AlgAES256CBC, encodeBase64(append(iv, ct...))))
+		ns.EncryptedPayload, ns.XEnc, AlgRSA15, ns.DSig, EncodeBase64(g.f.Recipient.Cert.SubjectKeyId),
+		EncodeBase64(wrapped), ns.XEnc, TypeElement, AlgAES256CBC, EncodeBase64(append(iv, ct...))))
 }
 
 func (g *corpusGen) rawCases() {
@@ -364,14 +364,14 @@ func (g *corpusGen) verifyCases() {
 	g.add(fault.BadCertificateTransmitted, "two-certificates", g.mutate(func(sp *etree.Element) {
 		x := findEl(sp, ns.DSig, "X509Data")
 		c := x.ChildElements()[0].Copy()
-		c.SetText(encodeBase64(g.f.CA.Cert.Raw))
+		c.SetText(EncodeBase64(g.f.CA.Cert.Raw))
 		x.AddChild(c)
 	}))
 	g.add(fault.BadCertificateTransmitted, "garbage-certificate", g.mutate(func(sp *etree.Element) {
 		findEl(sp, ns.DSig, "X509Certificate").SetText("AAAA")
 	}))
 	g.add(fault.BadSignature, "certificate-of-other-key", g.mutate(func(sp *etree.Element) {
-		findEl(sp, ns.DSig, "X509Certificate").SetText(encodeBase64(g.f.Sender2.Cert.Raw))
+		findEl(sp, ns.DSig, "X509Certificate").SetText(EncodeBase64(g.f.Sender2.Cert.Raw))
 	}))
 }
 
@@ -398,12 +398,12 @@ func (g *corpusGen) dupIDInPayload() []byte {
 }
 
 func flipBase64(s string) string {
-	raw, err := decodeBase64(s)
+	raw, err := DecodeBase64(s)
 	if err != nil || len(raw) == 0 {
 		return s
 	}
 	raw[len(raw)/2] ^= 1
-	return encodeBase64(raw)
+	return EncodeBase64(raw)
 }
 
 // trustCases produce cryptographically valid messages whose signer fails

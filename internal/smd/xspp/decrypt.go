@@ -183,7 +183,7 @@ func keySKI(ek *etree.Element) ([]byte, error) {
 		return nil, badEnc("EncryptedKey X509Data must hold exactly one X509SKI")
 	}
 	text, _ := textOf(skis[0])
-	ski, err := decodeBase64(text)
+	ski, err := DecodeBase64(text)
 	if err != nil || len(ski) == 0 {
 		return nil, badEnc("bad X509SKI")
 	}
@@ -245,7 +245,7 @@ func randomKey(n int) []byte {
 
 func unwrapPKCS1v15(priv *rsa.PrivateKey, cv string, keyLen int) []byte {
 	key := randomKey(keyLen)
-	ct, err := decodeBase64(cv)
+	ct, err := DecodeBase64(cv)
 	if err != nil {
 		return key
 	}
@@ -271,12 +271,12 @@ func oaepParams(method *etree.Element) (unwrapFunc, error) {
 	if p := namedChildren(method, ns.XEnc, "OAEPparams"); len(p) > 0 {
 		text, _ := textOf(p[0])
 		var err error
-		if label, err = decodeBase64(text); err != nil || len(p) > 1 {
+		if label, err = DecodeBase64(text); err != nil || len(p) > 1 {
 			return nil, badEnc("bad OAEPparams")
 		}
 	}
 	return func(priv *rsa.PrivateKey, cv string, keyLen int) []byte {
-		ct, err := decodeBase64(cv)
+		ct, err := DecodeBase64(cv)
 		if err != nil {
 			return randomKey(keyLen)
 		}
@@ -298,7 +298,7 @@ func openData(ed *encData, key []byte) (string, bool) {
 	if !ed.alg.gcm {
 		return openCBC(block, ed.cipher)
 	}
-	data, err := decodeBase64(ed.cipher)
+	data, err := DecodeBase64(ed.cipher)
 	if err != nil {
 		return "", false
 	}

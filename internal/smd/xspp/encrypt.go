@@ -142,7 +142,7 @@ func seal(el *etree.Element, key []byte, alg dataAlg, rnd io.Reader) (string, er
 		return "", fmt.Errorf("encrypt: nonce: %w", err)
 	}
 	nonce := append([]byte(nil), buf[:n]...)
-	return encodeBase64(aead.Seal(buf[:n], nonce, buf[n:], nil)), nil
+	return EncodeBase64(aead.Seal(buf[:n], nonce, buf[n:], nil)), nil
 }
 
 // encryptedKey wraps key for one recipient (rsa-1_5, X509SKI).
@@ -158,8 +158,8 @@ func encryptedKey(pub *rsa.PublicKey, ski, key []byte, dataID string, rnd io.Rea
 	ek.CreateElement("xenc:EncryptionMethod").CreateAttr("Algorithm", AlgRSA15)
 	ki := ek.CreateElement("ds:KeyInfo")
 	ki.CreateAttr("xmlns:ds", ns.DSig)
-	ki.CreateElement("ds:X509Data").CreateElement("ds:X509SKI").SetText(encodeBase64(ski))
-	ek.CreateElement("xenc:CipherData").CreateElement("xenc:CipherValue").SetText(encodeBase64(wrapped))
+	ki.CreateElement("ds:X509Data").CreateElement("ds:X509SKI").SetText(EncodeBase64(ski))
+	ek.CreateElement("xenc:CipherData").CreateElement("xenc:CipherValue").SetText(EncodeBase64(wrapped))
 	ek.CreateElement("xenc:ReferenceList").CreateElement("xenc:DataReference").CreateAttr("URI", "#"+dataID)
 	return ek, nil
 }

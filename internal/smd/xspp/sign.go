@@ -172,7 +172,7 @@ func appendSignature(sigs *etree.Element, s Signer, id string, digest []byte) er
 	ref.CreateAttr("URI", "#"+id)
 	ref.CreateElement("ds:Transforms").CreateElement("ds:Transform").CreateAttr("Algorithm", AlgExcC14N)
 	ref.CreateElement("ds:DigestMethod").CreateAttr("Algorithm", digURI)
-	ref.CreateElement("ds:DigestValue").SetText(encodeBase64(digest))
+	ref.CreateElement("ds:DigestValue").SetText(EncodeBase64(digest))
 
 	h := s.hash().New()
 	if err := WriteCanonical(h, si); err != nil {
@@ -182,8 +182,8 @@ func appendSignature(sigs *etree.Element, s Signer, id string, digest []byte) er
 	if err != nil {
 		return fmt.Errorf("rsa sign: %w", err)
 	}
-	sig.CreateElement("ds:SignatureValue").SetText(encodeBase64(value))
+	sig.CreateElement("ds:SignatureValue").SetText(EncodeBase64(value))
 	x509Data := sig.CreateElement("ds:KeyInfo").CreateElement("ds:X509Data")
-	x509Data.CreateElement("ds:X509Certificate").SetText(encodeBase64(s.Cert.Raw))
+	x509Data.CreateElement("ds:X509Certificate").SetText(EncodeBase64(s.Cert.Raw))
 	return nil
 }

@@ -161,7 +161,7 @@ func parseSignature(el *etree.Element, id string) (*parsedSig, error) {
 		return nil, badSig("bad SignatureValue")
 	}
 	var err error
-	if s.sigValue, err = decodeBase64(text); err != nil || len(s.sigValue) == 0 {
+	if s.sigValue, err = DecodeBase64(text); err != nil || len(s.sigValue) == 0 {
 		return nil, badSig("bad SignatureValue")
 	}
 	if s.cert, s.pub, err = keyInfoCert(kids[2]); err != nil {
@@ -223,7 +223,7 @@ func (s *parsedSig) parseReference(ref *etree.Element, id string) error {
 	if !ok {
 		return badSig("bad DigestValue")
 	}
-	if s.digestValue, err = decodeBase64(text); err != nil || len(s.digestValue) != h.Size() {
+	if s.digestValue, err = DecodeBase64(text); err != nil || len(s.digestValue) != h.Size() {
 		return badSig("bad DigestValue")
 	}
 	return nil
@@ -246,7 +246,7 @@ func keyInfoCert(ki *etree.Element) (*x509.Certificate, *rsa.PublicKey, error) {
 	if !ok {
 		return bad("bad X509Certificate", nil)
 	}
-	der, err := decodeBase64(text)
+	der, err := DecodeBase64(text)
 	if err != nil {
 		return bad("bad X509Certificate", err)
 	}
