@@ -16,6 +16,7 @@ import (
 	"github.com/opensmd/portal/internal/smd/fault"
 	"github.com/opensmd/portal/internal/smd/ns"
 	"github.com/opensmd/portal/internal/smd/pki"
+	"github.com/opensmd/portal/internal/smd/safexml"
 	"github.com/opensmd/portal/internal/smd/soap"
 	"github.com/opensmd/portal/internal/smd/wire"
 	"github.com/opensmd/portal/internal/smd/xspp"
@@ -94,7 +95,7 @@ func smdSeal(env Env, args []string) error {
 // else (HL7 v2, PDF, ZIP) in msg:message (SMD.md §1.6).
 func payloadElement(data []byte, forceWrap bool) *etree.Element {
 	if !forceWrap {
-		if doc, err := xspp.ParseHardened(data); err == nil && doc.Root() != nil {
+		if doc, err := safexml.Parse(data); err == nil && doc.Root() != nil {
 			return doc.Root()
 		}
 	}

@@ -7,6 +7,7 @@
 //
 // The package and its sub-packages are a library: they import nothing from
 // the application and never log. Sub-packages: ns (namespaces), fault
-// (StandardError codes), wire (XSD types), soap (SOAP 1.2 + WS-Addressing),
-// xspp (signed and encrypted containers), pki (certificates).
+// (StandardError codes), safexml (hardened parsing, exclusive C14N), wire
+// (XSD types), soap (SOAP 1.2 + WS-Addressing), xspp (signed and encrypted
+// containers), pki (certificates).
 package smd

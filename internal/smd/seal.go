@@ -10,6 +10,7 @@ import (
 
 	"github.com/opensmd/portal/internal/smd/fault"
 	"github.com/opensmd/portal/internal/smd/ns"
+	"github.com/opensmd/portal/internal/smd/safexml"
 	"github.com/opensmd/portal/internal/smd/wire"
 	"github.com/opensmd/portal/internal/smd/xspp"
 )
@@ -114,7 +115,7 @@ func Open(sm wire.SealedMessage, o OpenOptions) (*Opened, error) {
 func unwrap(v *xspp.Verified) ([]byte, bool, error) {
 	p := v.Payload
 	if p.NamespaceURI() != ns.Message || p.Tag != "message" {
-		b, err := xspp.Canonicalize(p)
+		b, err := safexml.Canonicalize(p)
 		return b, false, err
 	}
 	kids := p.ChildElements()
@@ -142,13 +143,13 @@ func CheckExpiry(m wire.MessageMetadata, now time.Time) error {
 // exclusive canonical form: well-formed XML, and several times faster than
 // a general serialiser on megabytes of base64.
 func Marshal(sm wire.SealedMessage) ([]byte, error) {
-	return xspp.Canonicalize(sm.AppendTo(nil, ns.SvcSMD, "message"))
+	return safexml.Canonicalize(sm.AppendTo(nil, ns.SvcSMD, "message"))
 }
 
 // Unmarshal parses a standalone SealedMessage element with the hardened
 // parser (no DTDs or entities, bounded depth).
 func Unmarshal(b []byte) (wire.SealedMessage, error) {
-	doc, err := xspp.ParseHardened(b)
+	doc, err := safexml.Parse(b)
 	if err != nil {
 		return wire.SealedMessage{}, err
 	}

@@ -34,6 +34,7 @@ const (
 	SOAP12  = "http://www.w3.org/2003/05/soap-envelope"
 	WSA     = "http://www.w3.org/2005/08/addressing"
 	ExcC14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+	XML     = "http://www.w3.org/XML/1998/namespace"
 )
 
 // Service interface URIs of the TLS profile (metadata serviceInterface,

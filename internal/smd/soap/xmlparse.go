@@ -9,6 +9,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/opensmd/portal/internal/smd/fault"
+	"github.com/opensmd/portal/internal/smd/safexml"
 )
 
 // Limits bounds what Parse accepts. Zero fields take the defaults.
@@ -52,32 +53,23 @@ func readLimited(r io.Reader, max int64) ([]byte, error) {
 	return b, nil
 }
 
-// parseXML parses b once with etree and enforces the hardening rules
-// (DEPENDENCIES.md §2.6): nesting depth, no DTD (so no entity
-// declarations; undeclared entity references already fail in the strict
-// decoder), no processing instruction other than the XML declaration, UTF-8
-// only, exactly one root element, and namespace well-formedness (every
-// prefix declared).
+// parseXML parses b once with safexml (no DTDs or entities, every prefix
+// declared, UTF-8 only, bounded attributes and namespaces) and adds the
+// SOAP rules (DEPENDENCIES.md §2.6): nesting depth within maxDepth, no
+// processing instruction other than the XML declaration, exactly one root
+// element.
 func parseXML(b []byte, maxDepth int) (*etree.Document, error) {
-	doc := etree.NewDocument()
-	doc.ReadSettings = etree.ReadSettings{MaxDepth: maxDepth, CharsetReader: utf8Only}
-	if err := doc.ReadFromBytes(b); err != nil {
-		if errors.Is(err, etree.ErrMaxDepth) {
-			return nil, fault.Wrap(fault.BadlyFormedMsg, fmt.Sprintf("XML nesting exceeds %d levels", maxDepth), err)
-		}
-		return nil, fault.Wrap(fault.BadlyFormedMsg, "message is not well-formed XML", err)
+	doc, err := safexml.Parse(b)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkTopLevel(doc); err != nil {
 		return nil, err
 	}
-	if err := checkTree(doc.Root()); err != nil {
+	if err := checkTree(doc.Root(), 1, maxDepth); err != nil {
 		return nil, err
 	}
 	return doc, nil
-}
-
-func utf8Only(charset string, _ io.Reader) (io.Reader, error) {
-	return nil, fmt.Errorf("unsupported XML encoding %q", charset)
 }
 
 // checkTopLevel allows, outside the root element, only the XML declaration
@@ -106,44 +98,21 @@ func checkTopLevel(doc *etree.Document) error {
 	return nil
 }
 
-// checkTree rejects directives and processing instructions inside the tree
-// and undeclared namespace prefixes.
-func checkTree(e *etree.Element) error {
-	if !declared(e, e.Space) {
-		return fault.New(fault.BadlyFormedMsg, "undeclared namespace prefix "+e.Space)
-	}
-	for _, a := range e.Attr {
-		if a.Space != "" && a.Space != "xmlns" && !declared(e, a.Space) {
-			return fault.New(fault.BadlyFormedMsg, "undeclared namespace prefix "+a.Space)
-		}
+// checkTree rejects processing instructions inside the tree and nesting
+// deeper than maxDepth.
+func checkTree(e *etree.Element, depth, maxDepth int) error {
+	if depth > maxDepth {
+		return fault.New(fault.BadlyFormedMsg, fmt.Sprintf("XML nesting exceeds %d levels", maxDepth))
 	}
 	for _, t := range e.Child {
 		switch t := t.(type) {
 		case *etree.Element:
-			if err := checkTree(t); err != nil {
+			if err := checkTree(t, depth+1, maxDepth); err != nil {
 				return err
 			}
 		case *etree.ProcInst:
 			return fault.New(fault.BadlyFormedMsg, "processing instructions are not allowed")
-		case *etree.Directive:
-			return fault.New(fault.BadlyFormedMsg, "DTDs and directives are not allowed")
 		}
 	}
 	return nil
-}
-
-// declared reports whether prefix is bound on e or an ancestor ("" and the
-// predefined xml prefix always are).
-func declared(e *etree.Element, prefix string) bool {
-	if prefix == "" || prefix == "xml" {
-		return true
-	}
-	for ; e != nil; e = e.Parent() {
-		for _, a := range e.Attr {
-			if a.Space == "xmlns" && a.Key == prefix {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/beevik/etree"
+	"github.com/opensmd/portal/internal/smd/safexml"
 )
 
 // benchSizes are the payload sizes (bytes of base64 text in msg:data).
@@ -52,7 +53,7 @@ func benchOpen(b *testing.B, f *fixtures, ep *etree.Element) {
 
 // toWire and fromWire add what the SOAP layer does around the API calls.
 func toWire(b *testing.B, ep *etree.Element) []byte {
-	out, err := Canonicalize(ep)
+	out, err := safexml.Canonicalize(ep)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func toWire(b *testing.B, ep *etree.Element) []byte {
 }
 
 func fromWire(b *testing.B, in []byte) *etree.Element {
-	doc, err := ParseHardened(in)
+	doc, err := safexml.Parse(in)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func BenchmarkSealOpen(b *testing.B) {
 }
 
 // BenchmarkSealOpenWire adds serializing the encrypted container to bytes
-// and parsing it back with ParseHardened (what the SOAP layer adds).
+// and parsing it back with safexml.Parse (what the SOAP layer adds).
 func BenchmarkSealOpenWire(b *testing.B) {
 	f := loadFixtures(b)
 	for _, n := range benchSizes {

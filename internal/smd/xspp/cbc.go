@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+	"github.com/opensmd/portal/internal/smd/safexml"
 )
 
 // AES-CBC streaming, so that neither the plaintext nor the raw ciphertext
@@ -35,8 +36,8 @@ func sealCBC(el *etree.Element, block cipher.Block, rnd io.Reader) (string, erro
 		return "", err
 	}
 	c.mode = cipher.NewCBCEncrypter(block, c.buf[:aes.BlockSize])
-	c.sb.Grow(base64.StdEncoding.EncodedLen(sizeHint(el, 0) + 2*aes.BlockSize))
-	if err := WriteCanonical(c, el); err != nil {
+	c.sb.Grow(base64.StdEncoding.EncodedLen(safexml.SizeHint(el, 0) + 2*aes.BlockSize))
+	if err := safexml.WriteCanonical(c, el); err != nil {
 		return "", err
 	}
 	c.close()

@@ -20,6 +20,7 @@ import (
 	"github.com/opensmd/portal/internal/smd/fault"
 	"github.com/opensmd/portal/internal/smd/ns"
 	"github.com/opensmd/portal/internal/smd/pki"
+	"github.com/opensmd/portal/internal/smd/safexml"
 )
 
 // The corpus generator (run by TestCorpus under -update).
@@ -444,7 +445,7 @@ func (g *corpusGen) parseCases() {
 	g.add(fault.BadlyFormedMsg, "billion-laughs", []byte(`<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">]><lolz>&lol2;</lolz>`))
 	g.add(fault.BadlyFormedMsg, "external-entity", []byte(`<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><x>&xxe;</x>`))
 	g.add(fault.BadlyFormedMsg, "undefined-entity-in-cipher-value", []byte(strings.Replace(ok, "<xenc:CipherValue>", "<xenc:CipherValue>&xxe;", 1)))
-	g.add(fault.BadlyFormedMsg, "deep-nesting", []byte(strings.Repeat("<a>", MaxDepth+10)+strings.Repeat("</a>", MaxDepth+10)))
+	g.add(fault.BadlyFormedMsg, "deep-nesting", []byte(strings.Repeat("<a>", safexml.MaxDepth+10)+strings.Repeat("</a>", safexml.MaxDepth+10)))
 	g.add(fault.BadlyFormedMsg, "truncated", []byte(ok[:len(ok)/2]))
 	g.add(fault.BadlyFormedMsg, "wrong-root", []byte(`<x:encryptedPayload xmlns:x="urn:not-xspp"/>`))
 }

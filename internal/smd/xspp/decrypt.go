@@ -12,6 +12,7 @@ import (
 
 	"github.com/opensmd/portal/internal/smd/fault"
 	"github.com/opensmd/portal/internal/smd/ns"
+	"github.com/opensmd/portal/internal/smd/safexml"
 )
 
 // Fault messages of Decrypt.
@@ -42,7 +43,7 @@ type encKey struct {
 }
 
 // Decrypt opens an XSPP encrypted container (ATS 5821-2010; SMD.md §1.5)
-// and returns the sp:signedPayload it holds, parsed with ParseHardened.
+// and returns the sp:signedPayload it holds, parsed with safexml.Parse.
 //
 // It picks the first EncryptedKey whose KeyInfo/X509Data/X509SKI equals the
 // SubjectKeyId of one of keys (pass several during certificate rollover).
@@ -89,7 +90,7 @@ func Decrypt(encryptedPayload *etree.Element, keys []KeyPair) (*etree.Element, e
 	if !ok {
 		return nil, errUndecryptable()
 	}
-	doc, err := parseString(plain)
+	doc, err := safexml.ParseString(plain)
 	if err != nil {
 		return nil, errUndecryptable()
 	}

@@ -2,17 +2,19 @@ package xspp
 
 import (
 	"github.com/beevik/etree"
+	"github.com/opensmd/portal/internal/smd/ns"
+	"github.com/opensmd/portal/internal/smd/safexml"
 )
 
 // nsURI resolves the namespace of el from the declarations on el and its
 // ancestors. ok is false for an undeclared prefix.
 func nsURI(el *etree.Element) (uri string, ok bool) {
 	if el.Space == "xml" {
-		return nsXML, true
+		return ns.XML, true
 	}
 	for e := el; e != nil; e = e.Parent() {
 		for i := range e.Attr {
-			if p, isDecl := declPrefix(&e.Attr[i]); isDecl && p == el.Space {
+			if p, isDecl := safexml.DeclPrefix(&e.Attr[i]); isDecl && p == el.Space {
 				return e.Attr[i].Value, true
 			}
 		}
@@ -116,4 +118,16 @@ func top(el *etree.Element) *etree.Element {
 		el = el.Parent()
 	}
 	return el
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// isBlank reports whether s is XML whitespace only.
+func isBlank(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isSpace(s[i]) {
+			return false
+		}
+	}
+	return true
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/opensmd/portal/internal/smd/fault"
 	"github.com/opensmd/portal/internal/smd/ns"
+	"github.com/opensmd/portal/internal/smd/safexml"
 )
 
 // KeyPair is a recipient's payload-encryption certificate and private key.
@@ -134,8 +135,8 @@ func seal(el *etree.Element, key []byte, alg dataAlg, rnd io.Reader) (string, er
 		return "", fmt.Errorf("encrypt: %w", err)
 	}
 	n := aead.NonceSize()
-	buf := make([]byte, n, n+sizeHint(el, 0)+aead.Overhead())
-	if buf, err = AppendCanonical(buf, el); err != nil {
+	buf := make([]byte, n, n+safexml.SizeHint(el, 0)+aead.Overhead())
+	if buf, err = safexml.AppendCanonical(buf, el); err != nil {
 		return "", fmt.Errorf("encrypt: serialize: %w", err)
 	}
 	if _, err := io.ReadFull(rnd, buf[:n]); err != nil {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/opensmd/portal/internal/smd/fault"
 	"github.com/opensmd/portal/internal/smd/ns"
 	"github.com/opensmd/portal/internal/smd/pki"
+	"github.com/opensmd/portal/internal/smd/safexml"
 )
 
 var update = flag.Bool("update", false, "regenerate golden files (and missing PKI fixtures)")
@@ -150,10 +152,10 @@ func message(data string) *etree.Element {
 	return el
 }
 
-// mustParse parses s with ParseHardened and returns the root element.
+// mustParse parses s with safexml.Parse and returns the root element.
 func mustParse(tb testing.TB, s string) *etree.Element {
 	tb.Helper()
-	doc, err := ParseHardened([]byte(s))
+	doc, err := safexml.Parse([]byte(s))
 	if err != nil {
 		tb.Fatalf("parse: %v\n%s", err, s)
 	}
@@ -163,7 +165,7 @@ func mustParse(tb testing.TB, s string) *etree.Element {
 // wire serializes el canonically, as it would travel.
 func wire(tb testing.TB, el *etree.Element) []byte {
 	tb.Helper()
-	b, err := Canonicalize(el)
+	b, err := safexml.Canonicalize(el)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -180,3 +182,17 @@ func wantCode(tb testing.TB, err error, code fault.Code) {
 }
 
 func readFile(path string) ([]byte, error) { return os.ReadFile(filepath.FromSlash(path)) }
+
+// requireTool returns the path of an interop tool, failing (or skipping in
+// -short) when it is not installed.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if testing.Short() {
+			t.Skipf("%s not installed (-short)", name)
+		}
+		t.Fatalf("%s is required for this interop test (apt-get install xmlsec1 libxml2-utils): %v", name, err)
+	}
+	return p
+}

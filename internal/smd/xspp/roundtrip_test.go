@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/opensmd/portal/internal/smd/ns"
+	"github.com/opensmd/portal/internal/smd/safexml"
 )
 
 // sealWire signs then encrypts payload and returns the wire bytes.
@@ -26,7 +27,7 @@ func sealWire(tb testing.TB, payload string, signers []Signer, to []*x509.Certif
 // openWire parses wire bytes, decrypts and verifies.
 func openWire(tb testing.TB, b []byte, keys []KeyPair) (*Verified, error) {
 	tb.Helper()
-	doc, err := ParseHardened(b)
+	doc, err := safexml.Parse(b)
 	if err != nil {
 		return nil, err
 	}

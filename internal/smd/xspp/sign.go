@@ -13,6 +13,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/opensmd/portal/internal/smd/ns"
+	"github.com/opensmd/portal/internal/smd/safexml"
 )
 
 // Signer is one signing identity for Sign.
@@ -72,7 +73,7 @@ func (s Signer) check() error {
 // Reference transform, references "#"+id, and carries the signer's
 // certificate in KeyInfo/X509Data/X509Certificate. Namespace declarations
 // that payload inherits from its ancestors are copied onto the copy.
-// Serialize the result once (Encrypt, WriteCanonical or etree) and do not
+// Serialize the result once (Encrypt, safexml.WriteCanonical or etree) and do not
 // re-indent it: whitespace is signed.
 func Sign(payload *etree.Element, signers []Signer, opts SignOptions) (*etree.Element, error) {
 	if payload == nil {
@@ -114,13 +115,13 @@ func detach(el *etree.Element) *etree.Element {
 	cp := el.Copy()
 	seen := map[string]bool{}
 	for i := range el.Attr {
-		if p, ok := declPrefix(&el.Attr[i]); ok {
+		if p, ok := safexml.DeclPrefix(&el.Attr[i]); ok {
 			seen[p] = true
 		}
 	}
 	for a := el.Parent(); a != nil; a = a.Parent() {
 		for i := range a.Attr {
-			p, ok := declPrefix(&a.Attr[i])
+			p, ok := safexml.DeclPrefix(&a.Attr[i])
 			if !ok || seen[p] {
 				continue
 			}
@@ -150,7 +151,7 @@ func digestsFor(data *etree.Element, signers []Signer) (map[crypto.Hash][]byte, 
 	if len(ws) > 1 {
 		w = io.MultiWriter(ws...)
 	}
-	if err := WriteCanonical(w, data); err != nil {
+	if err := safexml.WriteCanonical(w, data); err != nil {
 		return nil, err
 	}
 	out := make(map[crypto.Hash][]byte, len(hs))
@@ -175,7 +176,7 @@ func appendSignature(sigs *etree.Element, s Signer, id string, digest []byte) er
 	ref.CreateElement("ds:DigestValue").SetText(EncodeBase64(digest))
 
 	h := s.hash().New()
-	if err := WriteCanonical(h, si); err != nil {
+	if err := safexml.WriteCanonical(h, si); err != nil {
 		return fmt.Errorf("canonicalize SignedInfo: %w", err)
 	}
 	value, err := rsa.SignPKCS1v15(nil, s.Key, s.hash(), h.Sum(nil))

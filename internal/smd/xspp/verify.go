@@ -11,6 +11,7 @@ import (
 
 	"github.com/opensmd/portal/internal/smd/fault"
 	"github.com/opensmd/portal/internal/smd/ns"
+	"github.com/opensmd/portal/internal/smd/safexml"
 )
 
 // Verified is what Verify vouches for. Use only these fields afterwards,
@@ -89,7 +90,7 @@ func Verify(signedPayload *etree.Element) (*Verified, error) {
 			return nil, err
 		}
 	}
-	canon, err := Canonicalize(data)
+	canon, err := safexml.Canonicalize(data)
 	if err != nil {
 		return nil, fault.Wrap(fault.BadSignature, "cannot canonicalize sp:signedPayloadData", err)
 	}
@@ -274,7 +275,7 @@ func namedChildren(el *etree.Element, uri, local string) []*etree.Element {
 
 func (s *parsedSig) verifySignedInfo() error {
 	h := s.sigHash.New()
-	if err := WriteCanonical(h, s.signedInfo); err != nil {
+	if err := safexml.WriteCanonical(h, s.signedInfo); err != nil {
 		return fault.Wrap(fault.BadSignature, "cannot canonicalize SignedInfo", err)
 	}
 	if err := rsa.VerifyPKCS1v15(s.pub, s.sigHash, h.Sum(nil), s.sigValue); err != nil {
@@ -302,7 +303,7 @@ func checkDigests(sigs []*parsedSig, canon []byte) error {
 
 // verified re-parses the digested bytes and builds the result from them.
 func verified(canon []byte, sigs []*parsedSig) (*Verified, error) {
-	doc, err := ParseHardened(canon)
+	doc, err := safexml.Parse(canon)
 	if err != nil {
 		return nil, fault.Wrap(fault.BadSignature, "signed data does not re-parse", err)
 	}

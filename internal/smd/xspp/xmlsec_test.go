@@ -83,7 +83,7 @@ func (e *xmlsecEnv) verify(file string, n int) (string, error) {
 func richPayloads(t *testing.T) map[string]*etree.Element {
 	out := map[string]*etree.Element{"Message": message(benchPayload(3000))}
 	for _, name := range []string{"namespaces", "escaping", "xmlattrs"} {
-		b, err := os.ReadFile(filepath.Join("testdata", "c14n", name+".xml"))
+		b, err := os.ReadFile(filepath.Join("..", "safexml", "testdata", "c14n", name+".xml"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package xspp
+package safexml
 
 import (
 	"errors"
@@ -19,7 +19,7 @@ const maxC14NDepth = 4 * MaxDepth
 // Namespace declarations in scope from el's ancestors are taken into
 // account, so el need not be detached. el is never modified.
 func Canonicalize(el *etree.Element) ([]byte, error) {
-	return AppendCanonical(make([]byte, 0, sizeHint(el, 0)), el)
+	return AppendCanonical(make([]byte, 0, SizeHint(el, 0)), el)
 }
 
 // AppendCanonical appends the canonical form of el to dst.
@@ -78,15 +78,15 @@ func (c *canon) run(el *etree.Element) error {
 
 func (c *canon) pushDecls(e *etree.Element) {
 	for i := range e.Attr {
-		if p, ok := declPrefix(&e.Attr[i]); ok {
+		if p, ok := DeclPrefix(&e.Attr[i]); ok {
 			c.scope = append(c.scope, binding{p, e.Attr[i].Value})
 		}
 	}
 }
 
-// declPrefix reports whether a is a namespace declaration and for which
+// DeclPrefix reports whether a is a namespace declaration and for which
 // prefix ("" is the default namespace).
-func declPrefix(a *etree.Attr) (string, bool) {
+func DeclPrefix(a *etree.Attr) (string, bool) {
 	switch {
 	case a.Space == "xmlns":
 		return a.Key, true
@@ -162,7 +162,7 @@ func (c *canon) startTag(e *etree.Element) error {
 	}
 	for i := range e.Attr {
 		a := &e.Attr[i]
-		if _, ok := declPrefix(a); ok {
+		if _, ok := DeclPrefix(a); ok {
 			continue
 		}
 		uri := ""
@@ -378,8 +378,8 @@ func (c *canon) flush() error {
 	return c.err
 }
 
-// sizeHint estimates the serialized size of el's subtree.
-func sizeHint(el *etree.Element, depth int) int {
+// SizeHint estimates the serialized size of el's subtree.
+func SizeHint(el *etree.Element, depth int) int {
 	if el == nil || depth > maxC14NDepth {
 		return 0
 	}
@@ -390,7 +390,7 @@ func sizeHint(el *etree.Element, depth int) int {
 	for _, t := range el.Child {
 		switch t := t.(type) {
 		case *etree.Element:
-			n += sizeHint(t, depth+1)
+			n += SizeHint(t, depth+1)
 		case *etree.CharData:
 			n += len(t.Data)
 		case *etree.ProcInst:

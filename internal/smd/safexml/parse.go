@@ -1,4 +1,4 @@
-package xspp
+package safexml
 
 import (
 	"errors"
@@ -13,17 +13,17 @@ import (
 
 // Parser limits. Inputs are also bounded by the caller's body limit.
 const (
-	// MaxDepth is the deepest element nesting ParseHardened accepts.
+	// MaxDepth is the deepest element nesting Parse accepts.
 	MaxDepth = 256
 	// MaxAttrs is the most attributes (including namespace declarations)
-	// ParseHardened accepts on one element.
+	// Parse accepts on one element.
 	MaxAttrs = 256
-	// MaxNamespaces is the most namespace declarations ParseHardened
+	// MaxNamespaces is the most namespace declarations Parse
 	// accepts in scope at once (bounds every prefix lookup).
 	MaxNamespaces = 128
 )
 
-// Errors wrapped (via *SyntaxError) by ParseHardened failures.
+// Errors wrapped (via *SyntaxError) by Parse failures.
 var (
 	// ErrDTD reports a DOCTYPE, ENTITY or other markup declaration.
 	ErrDTD = errors.New("DOCTYPE, ENTITY and other declarations are not allowed")
@@ -54,7 +54,7 @@ func (e *SyntaxError) Error() string {
 
 func (e *SyntaxError) Unwrap() error { return e.Err }
 
-// ParseHardened parses a UTF-8 XML 1.0 document into an etree document.
+// Parse parses a UTF-8 XML 1.0 document into an etree document.
 //
 // It is a strict, single-pass parser written for this package (encoding/xml,
 // which etree uses, reads about 50 MB/s and is lax about well-formedness).
@@ -69,12 +69,12 @@ func (e *SyntaxError) Unwrap() error { return e.Err }
 //
 // Failures are *fault.Error with code fault.BadlyFormedMsg wrapping a
 // *SyntaxError.
-func ParseHardened(b []byte) (*etree.Document, error) {
-	return parseString(string(b))
+func Parse(b []byte) (*etree.Document, error) {
+	return ParseString(string(b))
 }
 
-// parseString is ParseHardened on a string; text nodes share its memory.
-func parseString(s string) (*etree.Document, error) {
+// ParseString is Parse on a string; text nodes share its memory.
+func ParseString(s string) (*etree.Document, error) {
 	p := parser{s: s, doc: etree.NewDocument()}
 	if err := p.document(); err != nil {
 		return nil, fault.Wrap(fault.BadlyFormedMsg, "malformed XML", err)

@@ -1,4 +1,4 @@
-package xspp
+package safexml
 
 import (
 	"strconv"

@@ -1,4 +1,4 @@
-package xspp
+package safexml
 
 import (
 	"errors"
@@ -34,9 +34,9 @@ func TestParseHardenedAccepts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			doc, err := ParseHardened([]byte(tt.in))
+			doc, err := Parse([]byte(tt.in))
 			if err != nil {
-				t.Fatalf("ParseHardened: %v", err)
+				t.Fatalf("Parse: %v", err)
 			}
 			got, err := Canonicalize(doc.Root())
 			if err != nil {
@@ -129,7 +129,7 @@ func TestParseHardenedRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			doc, err := ParseHardened([]byte(tt.in))
+			doc, err := Parse([]byte(tt.in))
 			if err == nil {
 				t.Fatalf("accepted: %q", tt.in)
 			}
@@ -152,7 +152,7 @@ func TestParseHardenedRejects(t *testing.T) {
 // not alias the caller's buffer.
 func TestParseHardenedZeroCopyIndependence(t *testing.T) {
 	b := []byte(`<a>hello</a>`)
-	doc, err := ParseHardened(b)
+	doc, err := Parse(b)
 	if err != nil {
 		t.Fatal(err)
 	}

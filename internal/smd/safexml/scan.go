@@ -1,4 +1,4 @@
-package xspp
+package safexml
 
 // SWAR (8 bytes per step) scanning for the long runs of plain ASCII text
 // that dominate SMD payloads (base64 in msg:data). Each scanner returns the
