@@ -36,6 +36,10 @@ func commands() map[string]command {
 		"demo":    {"load the clearly labelled DEMO organisation and users", runDemo},
 		"pki":     {"pki init|issue: a TEST CA and NASH-shaped organisation certificates", runPKI},
 		"smd":     {"smd seal|open|envelope: seal, open or wrap SMD messages (debugging tool)", runSMD},
+
+		"org":       {"org add: store a hosted organisation's certificate and private key", runOrg},
+		"trust":     {"trust add: trust CA certificates (trust anchors)", runTrust},
+		"directory": {"directory add: add or replace an organisation messages can be sent to", runDirectory},
 	}
 }
 
