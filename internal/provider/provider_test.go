@@ -392,4 +392,9 @@ func TestAddDirectoryEntry(t *testing.T) {
 	if n := count(t, db, "directory_entries"); n != 1 {
 		t.Fatalf("%d entries, want 1", n)
 	}
+	var audited int
+	err = db.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE action = 'directory.entry_saved' AND detail->>'org_uri' = $1`, physioURI).Scan(&audited)
+	if err != nil || audited != 2 {
+		t.Fatalf("%d directory audit events, want 2 (%v)", audited, err)
+	}
 }
