@@ -75,12 +75,15 @@ func (d *database) checkSchema(ctx context.Context) error {
 	return store.CheckSchema(ctx, conn.Conn())
 }
 
-func runMigrate(ctx context.Context, env Env, args []string) error {
-	fs := newFlagSet("migrate", env)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
+// withStore loads the configuration, opens and migrates the database (so
+// the command works on a fresh data directory) and runs fn with a Store and
+// the master secret.
+func withStore(ctx context.Context, env Env, fn func(st *store.Store, master []byte) error) error {
 	cfg, err := config.Load(env.Getenv)
+	if err != nil {
+		return fmt.Errorf("configuration is invalid:\n%w", err)
+	}
+	master, err := cfg.Secret()
 	if err != nil {
 		return err
 	}
@@ -92,8 +95,18 @@ func runMigrate(ctx context.Context, env Env, args []string) error {
 	if err := db.migrate(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintln(env.Stdout, "Database schema is up to date.")
-	return nil
+	return fn(store.New(db.pool), master)
+}
+
+func runMigrate(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet("migrate", env)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return withStore(ctx, env, func(*store.Store, []byte) error {
+		fmt.Fprintln(env.Stdout, "Database schema is up to date.")
+		return nil
+	})
 }
 
 func runConfig(_ context.Context, env Env, args []string) error {

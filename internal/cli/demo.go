@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/opensmd/portal/internal/auth"
-	"github.com/opensmd/portal/internal/config"
 	"github.com/opensmd/portal/internal/hi"
 	"github.com/opensmd/portal/internal/store"
 )
@@ -35,19 +34,12 @@ func runDemo(ctx context.Context, env Env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(env.Getenv)
-	if err != nil {
-		return fmt.Errorf("configuration is invalid:\n%w", err)
-	}
-	db, err := openDatabase(ctx, cfg, newLogger(cfg.LogLevel, env.Stderr))
-	if err != nil {
+	var created bool
+	err := withStore(ctx, env, func(st *store.Store, _ []byte) error {
+		var err error
+		created, err = seedDemo(ctx, st)
 		return err
-	}
-	defer db.close()
-	if err := db.migrate(ctx); err != nil {
-		return err
-	}
-	created, err := seedDemo(ctx, store.New(db.pool))
+	})
 	if err != nil {
 		return err
 	}

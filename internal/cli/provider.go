@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/opensmd/portal/internal/config"
 	"github.com/opensmd/portal/internal/provider"
 	"github.com/opensmd/portal/internal/store"
 )
@@ -125,27 +124,4 @@ func readNamedFile(path, what string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s file: %w", what, err)
 	}
 	return b, nil
-}
-
-// withStore loads the configuration, opens and migrates the database (so
-// the command works on a fresh data directory) and runs fn with a Store and
-// the master secret.
-func withStore(ctx context.Context, env Env, fn func(st *store.Store, master []byte) error) error {
-	cfg, err := config.Load(env.Getenv)
-	if err != nil {
-		return err
-	}
-	master, err := cfg.Secret()
-	if err != nil {
-		return err
-	}
-	db, err := openDatabase(ctx, cfg, newLogger(cfg.LogLevel, env.Stderr))
-	if err != nil {
-		return err
-	}
-	defer db.close()
-	if err := db.migrate(ctx); err != nil {
-		return err
-	}
-	return fn(store.New(db.pool), master)
 }
