@@ -23,6 +23,13 @@
 // SHA-1 or SHA-256 OAEP digest). Anything else is refused with the matching
 // badAlgorithm* code.
 //
+// # Signing
+//
+// goxmldsig (SigningContext.ConstructSignature) builds and signs each
+// ds:Signature; its Canonicalizer is safexml's exclusive C14N (excC14N in
+// sign.go). Verification is ours: goxmldsig's Validate only handles
+// signatures enveloped in the element they sign, which SMD's are not.
+//
 // # Parsing and canonicalization
 //
 // Parsing and exclusive C14N come from package safexml, not from etree's

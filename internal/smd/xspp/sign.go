@@ -7,7 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"hash"
+	dsig "github.com/russellhaering/goxmldsig"
 	"io"
 
 	"github.com/beevik/etree"
@@ -98,12 +98,8 @@ func Sign(payload *etree.Element, signers []Signer, opts SignOptions) (*etree.El
 	data.CreateAttr("id", id)
 	data.AddChild(detach(payload))
 
-	digests, err := digestsFor(data, signers)
-	if err != nil {
-		return nil, fmt.Errorf("sign: canonicalize payload: %w", err)
-	}
 	for i, s := range signers {
-		if err := appendSignature(sigs, s, id, digests[s.hash()]); err != nil {
+		if err := appendSignature(sigs, data, s); err != nil {
 			return nil, fmt.Errorf("sign: signer %d: %w", i, err)
 		}
 	}
@@ -136,55 +132,30 @@ func detach(el *etree.Element) *etree.Element {
 	return cp
 }
 
-// digestsFor canonicalizes data once, feeding every distinct hash.
-func digestsFor(data *etree.Element, signers []Signer) (map[crypto.Hash][]byte, error) {
-	hs := map[crypto.Hash]hash.Hash{}
-	var ws []io.Writer
-	for _, s := range signers {
-		if _, ok := hs[s.hash()]; !ok {
-			h := s.hash().New()
-			hs[s.hash()] = h
-			ws = append(ws, h)
-		}
-	}
-	w := ws[0]
-	if len(ws) > 1 {
-		w = io.MultiWriter(ws...)
-	}
-	if err := safexml.WriteCanonical(w, data); err != nil {
-		return nil, err
-	}
-	out := make(map[crypto.Hash][]byte, len(hs))
-	for k, h := range hs {
-		out[k] = h.Sum(nil)
-	}
-	return out, nil
-}
+// excC14N plugs safexml's exclusive canonicalizer into goxmldsig: it
+// handles inherited namespaces without detaching, has no subtree size limit
+// and renders default-namespace undeclarations as libxml2 (xmlsec1) does.
+type excC14N struct{}
 
-// appendSignature builds one ds:Signature under sigs and signs it.
-func appendSignature(sigs *etree.Element, s Signer, id string, digest []byte) error {
-	sigURI, digURI, _ := signURIs(s.Hash)
-	sig := sigs.CreateElement("ds:Signature")
-	sig.CreateAttr("xmlns:ds", ns.DSig)
-	si := sig.CreateElement("ds:SignedInfo")
-	si.CreateElement("ds:CanonicalizationMethod").CreateAttr("Algorithm", AlgExcC14N)
-	si.CreateElement("ds:SignatureMethod").CreateAttr("Algorithm", sigURI)
-	ref := si.CreateElement("ds:Reference")
-	ref.CreateAttr("URI", "#"+id)
-	ref.CreateElement("ds:Transforms").CreateElement("ds:Transform").CreateAttr("Algorithm", AlgExcC14N)
-	ref.CreateElement("ds:DigestMethod").CreateAttr("Algorithm", digURI)
-	ref.CreateElement("ds:DigestValue").SetText(EncodeBase64(digest))
+func (excC14N) Canonicalize(el *etree.Element) ([]byte, error) { return safexml.Canonicalize(el) }
+func (excC14N) Algorithm() dsig.AlgorithmID                    { return dsig.CanonicalXML10ExclusiveAlgorithmId }
 
-	h := s.hash().New()
-	if err := safexml.WriteCanonical(h, si); err != nil {
-		return fmt.Errorf("canonicalize SignedInfo: %w", err)
-	}
-	value, err := rsa.SignPKCS1v15(nil, s.Key, s.hash(), h.Sum(nil))
+// appendSignature has goxmldsig build and sign one detached ds:Signature
+// over data (its Reference is "#"+id, its one transform exc-c14n) and
+// appends it to sigs.
+func appendSignature(sigs, data *etree.Element, s Signer) error {
+	ctx, err := dsig.NewSigningContext(s.Key, [][]byte{s.Cert.Raw})
 	if err != nil {
-		return fmt.Errorf("rsa sign: %w", err)
+		return err
 	}
-	sig.CreateElement("ds:SignatureValue").SetText(EncodeBase64(value))
-	x509Data := sig.CreateElement("ds:KeyInfo").CreateElement("ds:X509Data")
-	x509Data.CreateElement("ds:X509Certificate").SetText(EncodeBase64(s.Cert.Raw))
+	ctx.Hash = s.hash()
+	ctx.IdAttribute = "id"
+	ctx.Prefix = "ds"
+	ctx.Canonicalizer = excC14N{}
+	sig, err := ctx.ConstructSignature(data, false)
+	if err != nil {
+		return err
+	}
+	sigs.AddChild(sig)
 	return nil
 }
