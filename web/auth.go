@@ -151,6 +151,11 @@ func (h *Handler) confirmEnrol(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if fresh.MFAEnabled() {
+		// Confirming is only for a pending secret; an enabled one is never
+		// re-confirmed (that would let a just-used code mint recovery codes).
+		return c.Redirect(http.StatusSeeOther, "/account/mfa")
+	}
 	codes, err := h.auth.ConfirmEnrolment(ctx, fresh, c.FormValue("code"), c.RealIP())
 	if errors.Is(err, auth.ErrBadCode) {
 		return h.reshowEnrol(c, fresh, pending)

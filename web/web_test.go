@@ -252,6 +252,11 @@ func TestTOTP_AdminMustEnrolThenVerifyAndReplayIsRefused(t *testing.T) {
 	if p := br3.post("/login/totp", "/login/totp", url.Values{"code": {code}}); p.status != http.StatusUnauthorized {
 		t.Fatalf("replayed code accepted: %d", p.status)
 	}
+	// An enabled factor is never re-confirmed: the just-used code cannot mint
+	// new recovery codes.
+	if p := br2.post("/account/mfa", "/account/mfa/enrol", url.Values{"code": {code}}); p.status != http.StatusSeeOther || p.location != "/account/mfa" {
+		t.Fatalf("re-confirming an enabled factor: %d %q", p.status, p.location)
+	}
 }
 
 func TestSetup_FirstRunCreatesOrganisationOnce(t *testing.T) {
