@@ -23,6 +23,14 @@ func TestRoutes_AccessFromTheTable(t *testing.T) {
 	browsers["admin"].loginAdmin(users["admin"])
 
 	for _, r := range web.Routes() {
+		// Policy independent of the table: administration is admin-only and
+		// account pages need at least a password.
+		if strings.HasPrefix(r.Path, "/admin") && r.Access != web.AdminOnly {
+			t.Errorf("%s %s is under /admin but not AdminOnly", r.Method, r.Path)
+		}
+		if strings.HasPrefix(r.Path, "/account") && r.Access == web.Public {
+			t.Errorf("%s %s is an account page but public", r.Method, r.Path)
+		}
 		if r.Method != http.MethodGet {
 			continue
 		}
