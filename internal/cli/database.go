@@ -19,10 +19,11 @@ import (
 type database struct {
 	pool    *pgxpool.Pool
 	cluster *pgembed.Cluster
+	log     *slog.Logger
 }
 
 func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger) (*database, error) {
-	d := &database{}
+	d := &database{log: log}
 	url := cfg.DatabaseURL
 	if url == "" {
 		c, err := pgembed.Start(ctx, pgembed.Options{DataDir: filepath.Join(cfg.DataDir, "pg"), Logger: log})
@@ -51,7 +52,9 @@ func (d *database) close() {
 	if d.cluster != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_ = d.cluster.Stop(ctx)
+		if err := d.cluster.Stop(ctx); err != nil {
+			d.log.Error("Embedded PostgreSQL did not stop cleanly", "error", err)
+		}
 	}
 }
 
