@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -54,7 +55,7 @@ func pkiIssue(env Env, args []string) error {
 	name := fs.String("name", "", "organisation name")
 	out := fs.String("out", "", "directory for cert.pem and key.pem")
 	var dns stringList
-	fs.Var(&dns, "dns", "DNS name for TLS server use (repeatable; localhost and 127.0.0.1 are always included)")
+	fs.Var(&dns, "dns", "DNS name for TLS server use (repeatable; localhost, 127.0.0.1 and ::1 are always included)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,7 +71,8 @@ func pkiIssue(env Env, args []string) error {
 		return err
 	}
 	ca := &pki.CA{Cert: caCert, Key: caKey}
-	cert, key, err := ca.Issue(pki.Request{OrgURI: *orgURI, Name: *name, Usage: pki.UsageAll, DNSNames: append([]string{"localhost"}, dns...)}, pki.Options{})
+	cert, key, err := ca.Issue(pki.Request{OrgURI: *orgURI, Name: *name, Usage: pki.UsageAll,
+		DNSNames: append([]string{"localhost"}, dns...), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}}, pki.Options{})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/opensmd/portal/internal/auth"
 	"github.com/opensmd/portal/internal/config"
+	"github.com/opensmd/portal/internal/provider"
 	"github.com/opensmd/portal/internal/store"
 	"github.com/opensmd/portal/web"
 )
@@ -70,15 +72,54 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if err := announceSetup(ctx, env, st, authSvc, cfg.HTTP.BaseURL); err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           e,
+	web, err := listen(cfg.HTTP.Addr, "PORTAL_HTTP_ADDR", newServer(e, log), cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "OpenSMD portal is running at %s (press Ctrl+C to stop)\n", cfg.HTTP.BaseURL)
+	servers := []*server{web}
+	if cfg.SMD.Addr != "" {
+		smd, err := smdListener(ctx, st, secret, cfg.SMD, log)
+		if err != nil {
+			web.ln.Close()
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "SMD endpoint (mutual TLS) at https://%s%s\n", smd.ln.Addr(), provider.EndpointPath)
+		servers = append(servers, smd)
+	}
+	return serveAll(ctx, log, servers)
+}
+
+func newServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	return serveHTTP(ctx, env, log, srv, cfg.HTTP)
+}
+
+// smdListener is the provider-to-provider listener: client certificates
+// must chain to the trust anchors as they stand at start-up (restart after
+// `portal trust add`).
+func smdListener(ctx context.Context, st *store.Store, secret []byte, cfg config.SMD, log *slog.Logger) (*server, error) {
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("PORTAL_SMD_TLS_CERT / PORTAL_SMD_TLS_KEY: %w", err)
+	}
+	keyring, err := provider.Load(ctx, st, secret)
+	if err != nil {
+		return nil, err
+	}
+	anchors := keyring.Trust().Roots
+	if len(anchors.Subjects()) == 0 { //nolint:staticcheck // only counting our own pool
+		log.Warn("No trust anchors: every SMD peer will be refused; add one with portal trust add")
+	}
+	srv := newServer(provider.Handler(st, cfg.ProviderURI, cfg.MaxBytes), log)
+	srv.TLSConfig = provider.ServerTLS(cert, anchors)
+	return listen(cfg.Addr, "PORTAL_SMD_ADDR", srv, "", "")
 }
 
 func hasHTTPS(baseURL string) bool { return len(baseURL) > 8 && baseURL[:8] == "https://" }
@@ -99,36 +140,52 @@ func announceSetup(ctx context.Context, env Env, st *store.Store, a *auth.Servic
 	return nil
 }
 
-// serveHTTP listens, prints the URL, and shuts down gracefully when ctx
-// ends (SIGINT/SIGTERM): in-flight requests get 30 s to finish.
-func serveHTTP(ctx context.Context, env Env, log *slog.Logger, srv *http.Server, cfg config.HTTP) error {
-	ln, err := net.Listen("tcp", cfg.Addr)
+// server is an http.Server with its listener; TLS when certFile is set or
+// the server carries its own TLSConfig.
+type server struct {
+	srv               *http.Server
+	ln                net.Listener
+	certFile, keyFile string
+}
+
+func listen(addr, variable string, srv *http.Server, certFile, keyFile string) (*server, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("PORTAL_HTTP_ADDR: listen on %s: %w", cfg.Addr, err)
+		return nil, fmt.Errorf("%s: listen on %s: %w", variable, addr, err)
 	}
-	fmt.Fprintf(env.Stdout, "OpenSMD portal is running at %s (press Ctrl+C to stop)\n", cfg.BaseURL)
-	log.Info("Portal started", "addr", ln.Addr().String())
-	errc := make(chan error, 1)
-	go func() {
-		if cfg.TLS() {
-			errc <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
+	return &server{srv: srv, ln: ln, certFile: certFile, keyFile: keyFile}, nil
+}
+
+func (s *server) serve() error {
+	if s.certFile != "" || s.srv.TLSConfig != nil {
+		return s.srv.ServeTLS(s.ln, s.certFile, s.keyFile)
+	}
+	return s.srv.Serve(s.ln)
+}
+
+// serveAll runs the servers until one fails or ctx ends (SIGINT/SIGTERM),
+// then shuts them all down gracefully: in-flight requests get 30 s.
+func serveAll(ctx context.Context, log *slog.Logger, servers []*server) error {
+	errc := make(chan error, len(servers))
+	for _, s := range servers {
+		log.Info("Listening", "addr", s.ln.Addr().String())
+		go func() { errc <- s.serve() }()
+	}
+	var first error
 	select {
-	case err := <-errc:
-		return err
+	case first = <-errc:
 	case <-ctx.Done():
 	}
 	log.Info("Shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return err
+	for _, s := range servers {
+		if err := s.srv.Shutdown(shutdownCtx); err != nil && first == nil {
+			first = err
+		}
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if first != nil && !errors.Is(first, http.ErrServerClosed) {
+		return first
 	}
 	log.Info("Portal stopped")
 	return nil

@@ -25,6 +25,7 @@ type Config struct {
 	DataDir     string
 	LogLevel    string
 	HTTP        HTTP
+	SMD         SMD
 	Session     Session
 	Login       Login
 	// SecretKey and SecretKeyFile: one of them provides the 32+ byte master
@@ -45,6 +46,18 @@ type HTTP struct {
 
 // TLS reports whether the portal serves HTTPS itself.
 func (h HTTP) TLS() bool { return h.TLSCert != "" }
+
+// SMD configures the provider-to-provider listener (SOAP over mutual TLS,
+// ATS 5820 TLS profile). Empty Addr disables it.
+type SMD struct {
+	Addr    string
+	TLSCert string
+	TLSKey  string
+	// ProviderURI identifies this provider (its operator's HPI-O URI) as
+	// serviceProvider in ELS answers and routeRecords.
+	ProviderURI string
+	MaxBytes    int64
+}
 
 // Session configures login sessions.
 type Session struct {
@@ -76,6 +89,13 @@ func Load(getenv func(string) string) (Config, error) {
 			TLSCert:        p.str("PORTAL_HTTP_TLS_CERT", ""),
 			TLSKey:         p.str("PORTAL_HTTP_TLS_KEY", ""),
 			TrustedProxies: p.prefixes("PORTAL_TRUSTED_PROXIES"),
+		},
+		SMD: SMD{
+			Addr:        p.str("PORTAL_SMD_ADDR", ""),
+			TLSCert:     p.str("PORTAL_SMD_TLS_CERT", ""),
+			TLSKey:      p.str("PORTAL_SMD_TLS_KEY", ""),
+			ProviderURI: p.str("PORTAL_SMD_PROVIDER_URI", ""),
+			MaxBytes:    int64(p.int("PORTAL_SMD_MAX_BYTES", 50<<20)),
 		},
 		Session: Session{
 			IdleTimeout:     p.duration("PORTAL_SESSION_IDLE_TIMEOUT", 15*time.Minute),
@@ -127,6 +147,20 @@ func (c Config) validate() []error {
 	}
 	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
 		bad("PORTAL_HTTP_TLS_CERT", "and PORTAL_HTTP_TLS_KEY must be set together")
+	}
+	if c.SMD.Addr != "" {
+		if _, err := netip.ParseAddrPort(c.SMD.Addr); err != nil {
+			bad("PORTAL_SMD_ADDR", "must be host:port with an IP address, e.g. 127.0.0.1:8443 (got %q)", c.SMD.Addr)
+		}
+		if c.SMD.TLSCert == "" || c.SMD.TLSKey == "" {
+			bad("PORTAL_SMD_TLS_CERT", "and PORTAL_SMD_TLS_KEY are required when PORTAL_SMD_ADDR is set (the SMD listener is mutual TLS only)")
+		}
+		if u, err := url.Parse(c.SMD.ProviderURI); err != nil || !u.IsAbs() {
+			bad("PORTAL_SMD_PROVIDER_URI", "must be an absolute URI naming this provider, e.g. http://ns.electronichealth.net.au/id/hi/hpio/1.0/<HPI-O> (got %q)", c.SMD.ProviderURI)
+		}
+	}
+	if c.SMD.MaxBytes < 1<<20 {
+		bad("PORTAL_SMD_MAX_BYTES", "must be at least 1048576")
 	}
 	if c.SecretKey != "" && len(c.SecretKey) < 32 {
 		bad("PORTAL_SECRET_KEY", "must be at least 32 characters")
@@ -209,6 +243,11 @@ func (c Config) Redacted() []string {
 		"PORTAL_HTTP_TLS_CERT=" + c.HTTP.TLSCert,
 		"PORTAL_HTTP_TLS_KEY=" + c.HTTP.TLSKey,
 		"PORTAL_TRUSTED_PROXIES=" + strings.Join(proxies, ","),
+		"PORTAL_SMD_ADDR=" + c.SMD.Addr,
+		"PORTAL_SMD_TLS_CERT=" + c.SMD.TLSCert,
+		"PORTAL_SMD_TLS_KEY=" + c.SMD.TLSKey,
+		"PORTAL_SMD_PROVIDER_URI=" + c.SMD.ProviderURI,
+		"PORTAL_SMD_MAX_BYTES=" + strconv.FormatInt(c.SMD.MaxBytes, 10),
 		"PORTAL_SESSION_IDLE_TIMEOUT=" + c.Session.IdleTimeout.String(),
 		"PORTAL_SESSION_MAX_AGE=" + c.Session.AbsoluteTimeout.String(),
 		"PORTAL_LOGIN_MAX_FAILURES=" + strconv.Itoa(c.Login.MaxFailures),

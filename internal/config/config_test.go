@@ -40,6 +40,9 @@ func TestLoad_ErrorsNameTheVariable(t *testing.T) {
 		"PORTAL_SECRET_KEY":           {"PORTAL_SECRET_KEY": "short"},
 		"PORTAL_TRUSTED_PROXIES":      {"PORTAL_TRUSTED_PROXIES": "10.0.0.0/8,nonsense"},
 		"PORTAL_SESSION_MAX_AGE":      {"PORTAL_SESSION_MAX_AGE": "1m"},
+		"PORTAL_SMD_TLS_CERT":         {"PORTAL_SMD_ADDR": "127.0.0.1:8443", "PORTAL_SMD_PROVIDER_URI": "urn:x"},
+		"PORTAL_SMD_PROVIDER_URI":     {"PORTAL_SMD_ADDR": "127.0.0.1:8443", "PORTAL_SMD_TLS_CERT": "c", "PORTAL_SMD_TLS_KEY": "k"},
+		"PORTAL_SMD_MAX_BYTES":        {"PORTAL_SMD_MAX_BYTES": "10"},
 	}
 	for name, vars := range scenarios {
 		t.Run(name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -53,9 +54,10 @@ type Cluster struct {
 	timeout       time.Duration
 	ephemeral     bool
 	log           *slog.Logger
-	runAs         *runAs // nil: run as this process's user
-	started       bool   // this Cluster started the server, so Stop stops it
-	child         *child // the server process in Ephemeral mode
+	runAs         *runAs   // nil: run as this process's user
+	started       bool     // this Cluster started the server, so Stop stops it
+	owner         *os.File // held flock: this process stops the server on Stop
+	child         *child   // the server process in Ephemeral mode
 }
 
 // Start initialises DataDir on first use, starts the server (or adopts one
@@ -131,7 +133,30 @@ func (c *Cluster) startLocked(ctx context.Context) error {
 			return err
 		}
 	}
+	if c.owner, err = takeOwnership(c.dataDir); err != nil {
+		return err
+	}
 	return c.ensureDatabase(ctx)
+}
+
+// takeOwnership takes the owner lock of a cluster: the process holding it
+// stops the server when it is done. The kernel drops the lock when its
+// holder dies, so a server orphaned by a crash is adopted and then stopped
+// by the next portal process, while a short command run beside a live
+// `portal serve` leaves the server alone. nil, nil: another process owns it.
+func takeOwnership(dataDir string) (*os.File, error) {
+	f, err := os.OpenFile(dataDir+".owner.lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open owner lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		_ = f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("take owner lock: %w", err)
+	}
+	return f, nil
 }
 
 // URL returns a pgx/libpq keyword/value connection string for
@@ -141,12 +166,13 @@ func (c *Cluster) URL() string {
 }
 
 // Stop shuts the server down (fast mode: sessions are disconnected, no
-// crash recovery needed on next start). It does nothing to a server this
-// Cluster adopted rather than started, because its starter still uses it.
+// crash recovery needed on next start) when this Cluster started it or owns
+// it; a server another live process owns is left running for that process.
 func (c *Cluster) Stop(ctx context.Context) error {
-	if !c.started {
+	if !c.started && c.owner == nil {
 		return nil
 	}
+	defer c.releaseOwnership()
 	var err error
 	if c.child != nil {
 		err = c.child.stop(ctx)
@@ -162,6 +188,13 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	}
 	c.log.InfoContext(ctx, "Stopped PostgreSQL", slog.String("data_dir", c.dataDir))
 	return nil
+}
+
+func (c *Cluster) releaseOwnership() {
+	if c.owner != nil {
+		_ = c.owner.Close()
+		c.owner = nil
+	}
 }
 
 // logPath is the server log, DataDir/log/postgres.log.

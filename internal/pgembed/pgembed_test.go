@@ -156,6 +156,41 @@ func TestStart_AdoptsRunningCluster(t *testing.T) {
 	}
 }
 
+// TestStart_OrphanIsStoppedByItsAdopter: when the owner of a server dies
+// without stopping it (simulated by dropping its owner lock), the next
+// process adopts it, owns it, and stops it when done.
+func TestStart_OrphanIsStoppedByItsAdopter(t *testing.T) {
+	dataDir := filepath.Join(testDir(t), "pg")
+	c1 := start(t, Options{DataDir: dataDir})
+	if c1.owner == nil {
+		t.Fatal("the starter does not own its server")
+	}
+	c1.releaseOwnership() // c1 "dies": the kernel would drop its lock
+	c1.started = false
+	c2, err := Start(t.Context(), Options{DataDir: dataDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.started || c2.owner == nil {
+		t.Fatalf("adopter of an orphan: started=%v owner=%v", c2.started, c2.owner != nil)
+	}
+	c3, err := Start(t.Context(), Options{DataDir: dataDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c3.owner != nil {
+		t.Fatal("a second adopter took ownership from a live owner")
+	}
+	_ = c3.Stop(t.Context())
+	connect(t, c2.URL()) // still up after the non-owner's Stop
+	if err := c2.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "postmaster.pid")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("server still running after its owner stopped it: %v", err)
+	}
+}
+
 func TestStart_RecoversFromCrash(t *testing.T) {
 	dataDir := filepath.Join(testDir(t), "pg")
 	c := start(t, Options{DataDir: dataDir})
