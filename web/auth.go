@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
 	"github.com/opensmd/portal/internal/auth"
@@ -42,6 +43,9 @@ func (h *Handler) login(c echo.Context) error {
 		return h.startSession(c, u, "/dashboard")
 	}
 	s := h.cookie(c)
+	if err := h.revokeCookieSession(c, s); err != nil {
+		return err
+	}
 	delete(s.Values, keySessionToken)
 	s.Values[keyPendingUser] = u.ID
 	s.Values[keyPendingUntil] = h.now().Add(pendingTTL).Unix()
@@ -66,19 +70,40 @@ func (h *Handler) loginFailed(c echo.Context, email string, err error) error {
 	return err
 }
 
-// startSession rotates the session: a new server-side session and token on
-// every sign-in, and the half-signed-in state dropped.
+// startSession signs u in and redirects to next.
 func (h *Handler) startSession(c echo.Context, u store.User, next string) error {
-	token, err := h.auth.StartSession(c.Request().Context(), u, c.RealIP(), c.Request().UserAgent())
-	if err != nil {
-		return err
-	}
-	s := h.cookie(c)
-	s.Values = map[any]any{keySessionToken: token}
-	if err := h.saveCookie(c, s); err != nil {
+	if err := h.issueSession(c, u); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, next)
+}
+
+// issueSession rotates the session: a new server-side session and token on
+// every sign-in, the previous session of this browser revoked and the
+// half-signed-in state dropped.
+func (h *Handler) issueSession(c echo.Context, u store.User) error {
+	ctx := c.Request().Context()
+	s := h.cookie(c)
+	if err := h.revokeCookieSession(c, s); err != nil {
+		return err
+	}
+	token, err := h.auth.StartSession(ctx, u, c.RealIP(), c.Request().UserAgent())
+	if err != nil {
+		return err
+	}
+	s.Values = map[any]any{keySessionToken: token}
+	return h.saveCookie(c, s)
+}
+
+// revokeCookieSession ends the server-side session the cookie names, if any,
+// so a token dropped from the cookie cannot be replayed.
+func (h *Handler) revokeCookieSession(c echo.Context, s *sessions.Session) error {
+	token, ok := s.Values[keySessionToken].(string)
+	if !ok || token == "" {
+		return nil
+	}
+	u, _ := currentUser(c)
+	return h.auth.EndSession(c.Request().Context(), token, u, c.RealIP())
 }
 
 func (h *Handler) showTOTP(c echo.Context) error {
@@ -105,11 +130,8 @@ func (h *Handler) verifyTOTP(c echo.Context) error {
 
 func (h *Handler) logout(c echo.Context) error {
 	s := h.cookie(c)
-	if token, ok := s.Values[keySessionToken].(string); ok && token != "" {
-		u, _ := currentUser(c)
-		if err := h.auth.EndSession(c.Request().Context(), token, u, c.RealIP()); err != nil {
-			return err
-		}
+	if err := h.revokeCookieSession(c, s); err != nil {
+		return err
 	}
 	s.Values = map[any]any{}
 	s.AddFlash("success|You have signed out.")
@@ -164,13 +186,7 @@ func (h *Handler) confirmEnrol(c echo.Context) error {
 		return err
 	}
 	if pending {
-		token, err := h.auth.StartSession(ctx, fresh, c.RealIP(), c.Request().UserAgent())
-		if err != nil {
-			return err
-		}
-		s := h.cookie(c)
-		s.Values = map[any]any{keySessionToken: token}
-		if err := h.saveCookie(c, s); err != nil {
+		if err := h.issueSession(c, fresh); err != nil {
 			return err
 		}
 	}

@@ -98,7 +98,11 @@ func (h *Handler) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		if uid, ok := s.Values[keyPendingUser].(string); ok && uid != "" {
 			until, _ := s.Values[keyPendingUntil].(int64)
 			if h.now().Unix() < until {
-				if u, err := h.store.UserByID(ctx, uid); err == nil && u.Active {
+				u, err := h.store.UserByID(ctx, uid)
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				if err == nil && u.Active {
 					c.Set(string(ctxPending), u)
 				}
 			}
@@ -185,7 +189,10 @@ func (h *Handler) chromeFor(c echo.Context) chrome.Chrome {
 				ch.Flashes = append(ch.Flashes, chrome.Flash{Kind: kind, Text: text})
 			}
 		}
-		_ = h.saveCookie(c, s)
+		if err := h.saveCookie(c, s); err != nil {
+			// The page still renders; the flashes may show once more.
+			h.log.WarnContext(c.Request().Context(), "Could not clear flash messages", "error", err)
+		}
 	}
 	return ch
 }

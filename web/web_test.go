@@ -200,17 +200,32 @@ func TestSession_RotatedOnLoginAndRevokedOnLogout(t *testing.T) {
 	if after == "" || after == before {
 		t.Fatal("session cookie not replaced at sign-in")
 	}
+	// Signing in again in the same browser revokes the previous token.
+	br.post("/dashboard", "/login", url.Values{"email": {users["clinician"].Email}, "password": {testPassword}})
+	again := sessionCookie(br)
+	if again == after {
+		t.Fatal("session cookie not replaced at the second sign-in")
+	}
+	if p := replayCookie(t, b, after).get("/dashboard"); p.status != http.StatusSeeOther {
+		t.Fatalf("token replaced by a new sign-in still works: %d", p.status)
+	}
+	after = again
 	p := br.post("/dashboard", "/logout", url.Values{})
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("logout: %d", p.status)
 	}
 	// Replaying the old cookie after logout must not work.
-	replay := b.browser(t)
-	u, _ := url.Parse(b.srv.URL)
-	replay.http.Jar.SetCookies(u, []*http.Cookie{{Name: "portal", Value: after}})
-	if p := replay.get("/dashboard"); p.status != http.StatusSeeOther {
+	if p := replayCookie(t, b, after).get("/dashboard"); p.status != http.StatusSeeOther {
 		t.Fatalf("revoked session still works: %d", p.status)
 	}
+}
+
+// replayCookie is a fresh browser carrying a captured session cookie.
+func replayCookie(t *testing.T, b *testBundle, value string) *browser {
+	br := b.browser(t)
+	u, _ := url.Parse(b.srv.URL)
+	br.http.Jar.SetCookies(u, []*http.Cookie{{Name: "portal", Value: value}})
+	return br
 }
 
 func sessionCookie(br *browser) string {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/opensmd/portal/internal/config"
@@ -58,24 +59,20 @@ func (d *database) close() {
 	}
 }
 
-// migrate applies pending migrations on one pooled connection.
-func (d *database) migrate(ctx context.Context) error {
-	conn, err := d.pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	return store.Migrate(ctx, conn.Conn())
-}
+// migrate applies pending migrations.
+func (d *database) migrate(ctx context.Context) error { return d.withConn(ctx, store.Migrate) }
 
 // checkSchema fails when the schema is behind the binary's migrations.
-func (d *database) checkSchema(ctx context.Context) error {
+func (d *database) checkSchema(ctx context.Context) error { return d.withConn(ctx, store.CheckSchema) }
+
+// withConn runs fn on one pooled connection (tern works on a *pgx.Conn).
+func (d *database) withConn(ctx context.Context, fn func(context.Context, *pgx.Conn) error) error {
 	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Release()
-	return store.CheckSchema(ctx, conn.Conn())
+	return fn(ctx, conn.Conn())
 }
 
 // withStore loads the configuration, opens and migrates the database (so
