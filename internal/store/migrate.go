@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/tern/v2/migrate"
 
+	"github.com/opensmd/portal/internal/store/jobschema"
 	"github.com/opensmd/portal/migrations"
 )
 
@@ -23,7 +24,8 @@ var ErrSchemaBehind = errors.New("store: database schema is behind; run `portal 
 var ErrSchemaAhead = errors.New("store: database schema is newer than this portal binary; upgrade portal")
 
 // Migrate applies the pending migrations of package migrations, each in its
-// own transaction, recording progress in public.schema_version.
+// own transaction, recording progress in public.schema_version, then
+// River's job-queue migrations (package jobschema).
 //
 // Concurrent Migrate calls on one database are safe: tern (v2.3) holds the
 // session advisory lock pg_advisory_lock(9628173550095224) while it creates
@@ -49,7 +51,7 @@ func Migrate(ctx context.Context, conn *pgx.Conn) error {
 	if err := m.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	return nil
+	return jobschema.Migrate(ctx, conn)
 }
 
 // SchemaStatus returns the database's schema version (0 when no migration
@@ -87,6 +89,13 @@ func CheckSchema(ctx context.Context, conn *pgx.Conn) error {
 	}
 	if current < latest {
 		return fmt.Errorf("%w (database at version %d, this binary needs %d)", ErrSchemaBehind, current, latest)
+	}
+	ok, err := jobschema.Current(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("schema status: job queue tables: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("%w (job queue tables are not current)", ErrSchemaBehind)
 	}
 	return nil
 }

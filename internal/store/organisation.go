@@ -2,32 +2,70 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
+)
+
+// Delivery modes of a hosted organisation (organisations.delivery_mode).
+const (
+	// DeliveryPush opens received messages into the portal inbox.
+	DeliveryPush = "push"
+	// DeliveryRetrieve holds them sealed for the organisation's clinical
+	// software to fetch over SMR.
+	DeliveryRetrieve = "retrieve"
 )
 
 // Organisation is a healthcare organisation hosted on this portal.
 type Organisation struct {
-	ID        string
-	Name      string
-	HPIO      string
-	CreatedAt time.Time
+	ID           string
+	Name         string
+	HPIO         string
+	DeliveryMode string
+	CreatedAt    time.Time
 }
 
-// CreateOrganisation inserts o and returns it with its ID.
-func (s *Store) CreateOrganisation(ctx context.Context, name, hpio string) (Organisation, error) {
-	const q = `INSERT INTO organisations (name, hpio) VALUES ($1, $2)
-		RETURNING id, name, hpio, created_at`
+const organisationColumns = `id, name, hpio, delivery_mode, created_at`
+
+func scanOrganisation(row interface{ Scan(...any) error }) (Organisation, error) {
 	var o Organisation
-	err := s.db.QueryRow(ctx, q, name, hpio).Scan(&o.ID, &o.Name, &o.HPIO, &o.CreatedAt)
+	err := row.Scan(&o.ID, &o.Name, &o.HPIO, &o.DeliveryMode, &o.CreatedAt)
+	return o, err
+}
+
+// CreateOrganisation inserts an organisation (delivery mode push) and
+// returns it with its ID.
+func (s *Store) CreateOrganisation(ctx context.Context, name, hpio string) (Organisation, error) {
+	q := `INSERT INTO organisations (name, hpio) VALUES ($1, $2) RETURNING ` + organisationColumns
+	o, err := scanOrganisation(s.db.QueryRow(ctx, q, name, hpio))
 	return o, normalise(err, "create organisation")
 }
 
 // Organisation loads one organisation by ID.
 func (s *Store) Organisation(ctx context.Context, id string) (Organisation, error) {
-	const q = `SELECT id, name, hpio, created_at FROM organisations WHERE id = $1`
-	var o Organisation
-	err := s.db.QueryRow(ctx, q, id).Scan(&o.ID, &o.Name, &o.HPIO, &o.CreatedAt)
+	if err := checkID(id, "load organisation"); err != nil {
+		return Organisation{}, err
+	}
+	o, err := scanOrganisation(s.db.QueryRow(ctx, `SELECT `+organisationColumns+` FROM organisations WHERE id = $1`, id))
 	return o, normalise(err, "load organisation")
+}
+
+// OrganisationByHPIO loads the organisation with the 16-digit HPI-O hpio.
+func (s *Store) OrganisationByHPIO(ctx context.Context, hpio string) (Organisation, error) {
+	o, err := scanOrganisation(s.db.QueryRow(ctx, `SELECT `+organisationColumns+` FROM organisations WHERE hpio = $1`, hpio))
+	return o, normalise(err, "load organisation by HPI-O")
+}
+
+// SetDeliveryMode sets how organisation id takes delivery (DeliveryPush or
+// DeliveryRetrieve).
+func (s *Store) SetDeliveryMode(ctx context.Context, id, mode string) error {
+	if err := checkID(id, "set delivery mode"); err != nil {
+		return err
+	}
+	tag, err := s.db.Exec(ctx, `UPDATE organisations SET delivery_mode = $2 WHERE id = $1`, id, mode)
+	if err == nil && tag.RowsAffected() == 0 {
+		return fmt.Errorf("set delivery mode: %w", ErrNotFound)
+	}
+	return normalise(err, "set delivery mode")
 }
 
 // CountOrganisations tells whether first-run set-up is still needed.

@@ -34,14 +34,6 @@ func scanOrgKey(row interface{ Scan(...any) error }) (OrgKey, error) {
 	return k, err
 }
 
-// OrganisationByHPIO loads the organisation with the 16-digit HPI-O hpio.
-func (s *Store) OrganisationByHPIO(ctx context.Context, hpio string) (Organisation, error) {
-	const q = `SELECT id, name, hpio, created_at FROM organisations WHERE hpio = $1`
-	var o Organisation
-	err := s.db.QueryRow(ctx, q, hpio).Scan(&o.ID, &o.Name, &o.HPIO, &o.CreatedAt)
-	return o, normalise(err, "load organisation by HPI-O")
-}
-
 // AddOrgKey inserts k (k.ID set by the caller). The same certificate twice
 // for one organisation returns ErrConflict.
 func (s *Store) AddOrgKey(ctx context.Context, k OrgKey) (OrgKey, error) {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -164,4 +165,32 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID, codeHash string) er
 		return ErrNotFound
 	}
 	return nil
+}
+
+// UserIDByHPII returns the ID of organisation orgID's active user whose
+// HPI-I is hpii (16 digits), for routing a received message.
+func (s *Store) UserIDByHPII(ctx context.Context, orgID, hpii string) (string, error) {
+	if err := checkID(orgID, "find user by HPI-I"); err != nil {
+		return "", err
+	}
+	var id string
+	err := s.db.QueryRow(ctx, `SELECT id FROM users WHERE organisation_id = $1 AND hpii = $2 AND active`,
+		orgID, hpii).Scan(&id)
+	return id, normalise(err, "find user by HPI-I")
+}
+
+// SetUserHPII sets (or, with "", clears) user id's HPI-I.
+func (s *Store) SetUserHPII(ctx context.Context, orgID, id, hpii string) error {
+	if err := checkID(id, "set HPI-I"); err != nil {
+		return err
+	}
+	var v *string
+	if hpii != "" {
+		v = &hpii
+	}
+	tag, err := s.db.Exec(ctx, `UPDATE users SET hpii = $3 WHERE organisation_id = $1 AND id = $2`, orgID, id, v)
+	if err == nil && tag.RowsAffected() == 0 {
+		return fmt.Errorf("set HPI-I: %w", ErrNotFound)
+	}
+	return normalise(err, "set HPI-I")
 }

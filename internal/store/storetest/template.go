@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/tern/v2/migrate"
+
+	"github.com/opensmd/portal/internal/store/jobschema"
 )
 
 // templateLockKey serialises template creation across test binaries that
@@ -75,9 +77,11 @@ func buildTemplate(ctx context.Context, admin *pgx.Conn, adminURL, name string, 
 }
 
 // templateName is portal_template_ plus a hash of the migration files'
-// names and contents, so a changed migration gets a new template.
+// names and contents and River's schema version, so a changed migration
+// gets a new template.
 func templateName(fsys fs.FS) (string, error) {
 	h := sha256.New()
+	fmt.Fprintf(h, "river %s\x00", jobschema.Version())
 	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -111,5 +115,8 @@ func migrateAll(ctx context.Context, conn *pgx.Conn, fsys fs.FS) error {
 	if err := m.LoadMigrations(fsys); err != nil {
 		return err
 	}
-	return m.Migrate(ctx)
+	if err := m.Migrate(ctx); err != nil {
+		return err
+	}
+	return jobschema.Migrate(ctx, conn)
 }
