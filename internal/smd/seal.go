@@ -36,18 +36,40 @@ type SealOptions struct {
 // SealedMessage with meta. meta is taken as given: callers fill
 // invocationId, times and addressing (see wire.MessageMetadata.ValidateForSMD).
 func Seal(meta wire.MessageMetadata, payload *etree.Element, o SealOptions) (wire.SealedMessage, error) {
+	sm, _, err := SealDigest(meta, payload, o)
+	return sm, err
+}
+
+// SealDigest is Seal that also returns the DigestValue of the first
+// signature's Reference: what a Success transport response for this
+// message must carry (SMD.md §1.10).
+func SealDigest(meta wire.MessageMetadata, payload *etree.Element, o SealOptions) (wire.SealedMessage, []byte, error) {
 	if payload == nil {
-		return wire.SealedMessage{}, errors.New("smd: nil payload")
+		return wire.SealedMessage{}, nil, errors.New("smd: nil payload")
 	}
 	signed, err := xspp.Sign(payload, o.Signers, xspp.SignOptions{Rand: o.Rand})
 	if err != nil {
-		return wire.SealedMessage{}, err
+		return wire.SealedMessage{}, nil, err
+	}
+	digest, err := signedDigest(signed)
+	if err != nil {
+		return wire.SealedMessage{}, nil, err
 	}
 	enc, err := xspp.Encrypt(signed, o.Recipients, xspp.EncryptOptions{Rand: o.Rand})
 	if err != nil {
-		return wire.SealedMessage{}, err
+		return wire.SealedMessage{}, nil, err
 	}
-	return wire.SealedMessage{Metadata: meta, EncryptedPayload: enc}, nil
+	return wire.SealedMessage{Metadata: meta, EncryptedPayload: enc}, digest, nil
+}
+
+// signedDigest reads the first Reference's DigestValue of the signed
+// payload Sign just built.
+func signedDigest(signed *etree.Element) ([]byte, error) {
+	el := signed.FindElement("./sp:signatures/ds:Signature/ds:SignedInfo/ds:Reference/ds:DigestValue")
+	if el == nil {
+		return nil, errors.New("smd: signed payload has no DigestValue")
+	}
+	return xspp.DecodeBase64(el.Text())
 }
 
 // SignerChecker decides whether a signing certificate may speak for the

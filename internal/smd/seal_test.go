@@ -211,3 +211,21 @@ func BenchmarkSealOpen(b *testing.B) {
 		})
 	}
 }
+
+// The digest SealDigest reports is the one the receiver's Open computes,
+// so a Success transport response can be checked against it.
+func TestSealDigest_MatchesOpened(t *testing.T) {
+	f := newFixture(t)
+	sm, digest, err := smd.SealDigest(meta(time.Now()), smd.WrapBytes([]byte("report")), smd.SealOptions{
+		Signers: []xspp.Signer{{Key: f.gp.key, Cert: f.gp.cert}}, Recipients: []*x509.Certificate{f.physio.cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := smd.Open(reparse(t, sm), smd.OpenOptions{Keys: []xspp.KeyPair{{Cert: f.physio.cert, Key: f.physio.key}}, Trust: f.verifier})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(digest) != 20 || !bytes.Equal(digest, got.DigestValue) {
+		t.Fatalf("SealDigest digest %x, opened %x", digest, got.DigestValue)
+	}
+}
