@@ -13,15 +13,19 @@ import (
 // certificate and private key (creating the organisation if needed).
 func runOrg(ctx context.Context, env Env, args []string) error {
 	if len(args) == 0 || args[0] != "add" {
-		return usageError{"usage: portal org add --org-uri URI --name NAME --cert FILE --key FILE"}
+		return usageError{"usage: portal org add --org-uri URI --name NAME --cert FILE --key FILE [--delivery push|retrieve]"}
 	}
 	fs := newFlagSet("org add", env)
 	orgURI := fs.String("org-uri", "", "organisation URI: "+"http://ns.electronichealth.net.au/id/hi/hpio/1.0/ followed by the HPI-O")
 	name := fs.String("name", "", "organisation name (used only when the organisation is new)")
 	certFile := fs.String("cert", "", "PEM certificate file (NASH organisation certificate)")
 	keyFile := fs.String("key", "", "PEM private key file of the certificate")
+	delivery := fs.String("delivery", "", "how it takes delivery: push (portal inbox, the default for a new organisation) or retrieve (held for its software to fetch over SMR)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if *delivery != "" && *delivery != store.DeliveryPush && *delivery != store.DeliveryRetrieve {
+		return usageError{"--delivery must be push or retrieve"}
 	}
 	if *orgURI == "" || *name == "" || *certFile == "" || *keyFile == "" {
 		return usageError{"--org-uri, --name, --cert and --key are required"}
@@ -39,7 +43,13 @@ func runOrg(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "Added key for organisation %q (HPI-O %s, id %s).\n", org.Name, org.HPIO, org.ID)
+		if *delivery != "" {
+			if err := st.SetDeliveryMode(ctx, org.ID, *delivery); err != nil {
+				return err
+			}
+			org.DeliveryMode = *delivery
+		}
+		fmt.Fprintf(env.Stdout, "Added key for organisation %q (HPI-O %s, id %s, delivery %s).\n", org.Name, org.HPIO, org.ID, org.DeliveryMode)
 		return nil
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,20 +16,58 @@ import (
 
 	"github.com/opensmd/portal/internal/auth"
 	"github.com/opensmd/portal/internal/config"
+	"github.com/opensmd/portal/internal/jobs"
+	"github.com/opensmd/portal/internal/pipeline"
 	"github.com/opensmd/portal/internal/provider"
 	"github.com/opensmd/portal/internal/store"
 	"github.com/opensmd/portal/web"
 )
 
+// Roles a serve process can run; "all" runs every one.
+const (
+	roleWeb    = "web"
+	roleSMD    = "smd"
+	roleWorker = "worker"
+)
+
+func parseRoles(v string) (map[string]bool, error) {
+	roles := map[string]bool{}
+	for _, r := range strings.Split(v, ",") {
+		switch r = strings.TrimSpace(r); r {
+		case "all":
+			roles[roleWeb], roles[roleSMD], roles[roleWorker] = true, true, true
+		case roleWeb, roleSMD, roleWorker:
+			roles[r] = true
+		default:
+			return nil, usageError{fmt.Sprintf("--role %q: want web, smd, worker or all (comma-separated)", r)}
+		}
+	}
+	return roles, nil
+}
+
 func runServe(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet("serve", env)
 	migrate := fs.Bool("migrate", false, "apply pending database migrations before serving")
+	roleFlag := fs.String("role", "all", "what this process runs: web, smd (the SMD listener), worker, or all; comma-separated")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	roles, err := parseRoles(*roleFlag)
+	if err != nil {
 		return err
 	}
 	cfg, err := config.Load(env.Getenv)
 	if err != nil {
 		return fmt.Errorf("configuration is invalid:\n%w", err)
+	}
+	if *roleFlag == "all" && cfg.SMD.Addr == "" {
+		roles[roleSMD] = false // no SMD listener configured
+	}
+	if roles[roleSMD] && cfg.SMD.Addr == "" {
+		return fmt.Errorf("PORTAL_SMD_ADDR: required for --role smd")
+	}
+	if roles[roleWorker] && (cfg.SMD.URL == "" || cfg.SMD.TLSCert == "" || cfg.SMD.TLSKey == "") && cfg.SMD.Addr == "" && *roleFlag != "all" {
+		return fmt.Errorf("PORTAL_SMD_URL, PORTAL_SMD_TLS_CERT and PORTAL_SMD_TLS_KEY: required for --role worker (the worker delivers as this provider)")
 	}
 	log := newLogger(cfg.LogLevel, env.Stderr)
 	secret, err := cfg.Secret()
@@ -49,45 +88,124 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	}
 
 	st := store.New(db.pool)
-	authSvc, err := auth.NewService(st, secret, auth.Policy{
-		MaxFailures: cfg.Login.MaxFailures, LockoutDuration: cfg.Login.LockoutDuration,
-		IPMaxFailures: cfg.Login.IPMaxFailures, IPWindow: cfg.Login.IPWindow,
-		IdleTimeout: cfg.Session.IdleTimeout, AbsoluteTimeout: cfg.Session.AbsoluteTimeout,
-	}, nil)
-	if err != nil {
-		return err
-	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	e := web.New(web.Deps{
-		Logger: log, Store: st, Auth: authSvc, Secret: secret, Secure: cfg.HTTP.TLS() || hasHTTPS(cfg.HTTP.BaseURL),
-		TrustedProxies: cfg.HTTP.TrustedProxies, Registry: reg,
-		Ready: func(ctx context.Context) error {
-			if err := st.Ping(ctx); err != nil {
-				return err
-			}
-			return db.checkSchema(ctx)
-		},
-	})
-	if err := announceSetup(ctx, env, st, authSvc, cfg.HTTP.BaseURL); err != nil {
-		return err
-	}
-	web, err := listen(cfg.HTTP.Addr, "PORTAL_HTTP_ADDR", newServer(e, log), cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
+	pipe, jobClient, err := newPipeline(ctx, cfg, st, secret, log, reg, roles[roleWorker])
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "OpenSMD portal is running at %s (press Ctrl+C to stop)\n", cfg.HTTP.BaseURL)
-	servers := []*server{web}
-	if cfg.SMD.Addr != "" {
-		smd, err := smdListener(ctx, st, secret, cfg.SMD, log)
+	var servers []*server
+	closeAll := func() {
+		for _, s := range servers {
+			s.ln.Close()
+		}
+	}
+	if roles[roleWeb] {
+		authSvc, err := auth.NewService(st, secret, auth.Policy{
+			MaxFailures: cfg.Login.MaxFailures, LockoutDuration: cfg.Login.LockoutDuration,
+			IPMaxFailures: cfg.Login.IPMaxFailures, IPWindow: cfg.Login.IPWindow,
+			IdleTimeout: cfg.Session.IdleTimeout, AbsoluteTimeout: cfg.Session.AbsoluteTimeout,
+		}, nil)
 		if err != nil {
-			web.ln.Close()
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "SMD endpoint (mutual TLS) at https://%s%s\n", smd.ln.Addr(), provider.EndpointPath)
-		servers = append(servers, smd)
+		e := web.New(web.Deps{
+			Logger: log, Store: st, Auth: authSvc, Secret: secret, Secure: cfg.HTTP.TLS() || hasHTTPS(cfg.HTTP.BaseURL),
+			TrustedProxies: cfg.HTTP.TrustedProxies, Registry: reg,
+			Ready: func(ctx context.Context) error {
+				if err := st.Ping(ctx); err != nil {
+					return err
+				}
+				return db.checkSchema(ctx)
+			},
+		})
+		if err := announceSetup(ctx, env, st, authSvc, cfg.HTTP.BaseURL); err != nil {
+			return err
+		}
+		w, err := listen(cfg.HTTP.Addr, "PORTAL_HTTP_ADDR", newServer(e, log), cfg.HTTP.TLSCert, cfg.HTTP.TLSKey)
+		if err != nil {
+			return err
+		}
+		servers = append(servers, w)
+		fmt.Fprintf(env.Stdout, "OpenSMD portal is running at %s (press Ctrl+C to stop)\n", cfg.HTTP.BaseURL)
 	}
-	return serveAll(ctx, log, servers)
+	if roles[roleSMD] {
+		smd, err := smdListener(ctx, st, secret, cfg.SMD, pipe, log)
+		if err != nil {
+			closeAll()
+			return err
+		}
+		servers = append(servers, smd)
+		fmt.Fprintf(env.Stdout, "SMD endpoint (mutual TLS) at %s\n", cfg.SMD.URL)
+	}
+	if roles[roleWorker] {
+		if err := jobClient.Start(ctx); err != nil {
+			closeAll()
+			return fmt.Errorf("start workers: %w", err)
+		}
+		fmt.Fprintf(env.Stdout, "SMD workers running (%d per queue)\n", cfg.SMD.Workers)
+	}
+	return serveAll(ctx, log, servers, func(ctx context.Context) error {
+		if !roles[roleWorker] {
+			return nil
+		}
+		return jobClient.Stop(ctx) // finishes the jobs in hand
+	})
+}
+
+// newPipeline builds the SMD pipeline and its job client (working jobs
+// when work is set, else insert-only). The TLS client identity is loaded
+// when configured.
+func newPipeline(ctx context.Context, cfg config.Config, st *store.Store, secret []byte, log *slog.Logger,
+	reg prometheus.Registerer, work bool) (*pipeline.Pipeline, *jobs.Client, error) {
+	pc := pipeline.Config{
+		Store: st, Master: secret, Keys: provider.NewKeyCache(st, secret, 0),
+		EndpointURL: cfg.SMD.URL, ProviderURI: cfg.SMD.ProviderURI, MaxBytes: cfg.SMD.MaxBytes,
+		DefaultExpiry: cfg.SMD.Expiry, RetryMax: cfg.SMD.RetryMax, Logger: log,
+	}
+	if cfg.SMD.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.SMD.TLSCert, cfg.SMD.TLSKey)
+		if err != nil {
+			return nil, nil, fmt.Errorf("PORTAL_SMD_TLS_CERT / PORTAL_SMD_TLS_KEY: %w", err)
+		}
+		kr, err := pc.Keys.Get(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		pc.TLS = pipeline.ClientTLS(cert, kr.Trust().Roots)
+	}
+	if reg != nil {
+		pc.Metrics = pipeline.NewMetrics()
+		pc.Metrics.Register(reg, st)
+	}
+	p, err := pipeline.New(pc)
+	if err != nil {
+		return nil, nil, err
+	}
+	o := jobs.Options{Concurrency: cfg.SMD.Workers, Logger: riverLogger(log)}
+	if work {
+		o.Workers = p.Workers()
+	}
+	client, err := jobs.New(st.Pool(), o)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.SetJobs(client)
+	return p, client, nil
+}
+
+// riverLogger keeps River's routine chatter out of the log.
+func riverLogger(log *slog.Logger) *slog.Logger {
+	return slog.New(levelFloor{log.Handler(), slog.LevelWarn})
+}
+
+type levelFloor struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
 }
 
 func newServer(h http.Handler, log *slog.Logger) *http.Server {
@@ -104,7 +222,7 @@ func newServer(h http.Handler, log *slog.Logger) *http.Server {
 // smdListener is the provider-to-provider listener: client certificates
 // must chain to the trust anchors as they stand at start-up (restart after
 // `portal trust add`).
-func smdListener(ctx context.Context, st *store.Store, secret []byte, cfg config.SMD, log *slog.Logger) (*server, error) {
+func smdListener(ctx context.Context, st *store.Store, secret []byte, cfg config.SMD, p *pipeline.Pipeline, log *slog.Logger) (*server, error) {
 	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 	if err != nil {
 		return nil, fmt.Errorf("PORTAL_SMD_TLS_CERT / PORTAL_SMD_TLS_KEY: %w", err)
@@ -117,7 +235,7 @@ func smdListener(ctx context.Context, st *store.Store, secret []byte, cfg config
 	if len(anchors.Subjects()) == 0 { //nolint:staticcheck // only counting our own pool
 		log.Warn("No trust anchors: every SMD peer will be refused; add one with portal trust add")
 	}
-	srv := newServer(provider.Handler(st, cfg.ProviderURI, cfg.MaxBytes), log)
+	srv := newServer(p.Handler(), log)
 	srv.TLSConfig = provider.ServerTLS(cert, anchors)
 	return listen(cfg.Addr, "PORTAL_SMD_ADDR", srv, "", "")
 }
@@ -164,17 +282,22 @@ func (s *server) serve() error {
 }
 
 // serveAll runs the servers until one fails or ctx ends (SIGINT/SIGTERM),
-// then shuts them all down gracefully: in-flight requests get 30 s.
-func serveAll(ctx context.Context, log *slog.Logger, servers []*server) error {
+// then shuts them all down gracefully: in-flight requests get 30 s, then
+// stop (the workers) gets the same deadline to finish its jobs.
+func serveAll(ctx context.Context, log *slog.Logger, servers []*server, stop func(context.Context) error) error {
 	errc := make(chan error, len(servers))
 	for _, s := range servers {
 		log.Info("Listening", "addr", s.ln.Addr().String())
 		go func() { errc <- s.serve() }()
 	}
 	var first error
-	select {
-	case first = <-errc:
-	case <-ctx.Done():
+	if len(servers) == 0 {
+		<-ctx.Done() // a worker-only process
+	} else {
+		select {
+		case first = <-errc:
+		case <-ctx.Done():
+		}
 	}
 	log.Info("Shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -183,6 +306,9 @@ func serveAll(ctx context.Context, log *slog.Logger, servers []*server) error {
 		if err := s.srv.Shutdown(shutdownCtx); err != nil && first == nil {
 			first = err
 		}
+	}
+	if err := stop(shutdownCtx); err != nil && first == nil {
+		first = err
 	}
 	if first != nil && !errors.Is(first, http.ErrServerClosed) {
 		return first

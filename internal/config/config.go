@@ -57,6 +57,16 @@ type SMD struct {
 	// serviceProvider in ELS answers and routeRecords.
 	ProviderURI string
 	MaxBytes    int64
+	// URL is the SMD endpoint's public URL (default https://Addr/smd):
+	// the wsa:To requests must carry and the TRD endpoint put in the
+	// routeRecord of every message sent.
+	URL string
+	// Expiry is how long an outbound message may take to deliver.
+	Expiry time.Duration
+	// RetryMax caps the backoff between delivery attempts.
+	RetryMax time.Duration
+	// Workers is how many jobs of each queue a process works at once.
+	Workers int
 }
 
 // Session configures login sessions.
@@ -96,6 +106,10 @@ func Load(getenv func(string) string) (Config, error) {
 			TLSKey:      p.str("PORTAL_SMD_TLS_KEY", ""),
 			ProviderURI: p.str("PORTAL_SMD_PROVIDER_URI", ""),
 			MaxBytes:    int64(p.int("PORTAL_SMD_MAX_BYTES", 50<<20)),
+			URL:         p.str("PORTAL_SMD_URL", ""),
+			Expiry:      p.duration("PORTAL_SMD_EXPIRY", 48*time.Hour),
+			RetryMax:    p.duration("PORTAL_SMD_RETRY_MAX", 10*time.Minute),
+			Workers:     p.int("PORTAL_WORKERS", 16),
 		},
 		Session: Session{
 			IdleTimeout:     p.duration("PORTAL_SESSION_IDLE_TIMEOUT", 15*time.Minute),
@@ -117,6 +131,9 @@ func Load(getenv func(string) string) (Config, error) {
 			scheme = "https"
 		}
 		c.HTTP.BaseURL = scheme + "://" + c.HTTP.Addr
+	}
+	if c.SMD.URL == "" && c.SMD.Addr != "" {
+		c.SMD.URL = "https://" + c.SMD.Addr + "/smd"
 	}
 	if err := errors.Join(append(p.errs, c.validate()...)...); err != nil {
 		return Config{}, err
@@ -158,6 +175,20 @@ func (c Config) validate() []error {
 		if u, err := url.Parse(c.SMD.ProviderURI); err != nil || !u.IsAbs() {
 			bad("PORTAL_SMD_PROVIDER_URI", "must be an absolute URI naming this provider, e.g. http://ns.electronichealth.net.au/id/hi/hpio/1.0/<HPI-O> (got %q)", c.SMD.ProviderURI)
 		}
+	}
+	if c.SMD.URL != "" {
+		if u, err := url.Parse(c.SMD.URL); err != nil || u.Scheme != "https" || u.Host == "" {
+			bad("PORTAL_SMD_URL", "must be the https:// URL other providers reach this SMD endpoint at (got %q)", c.SMD.URL)
+		}
+	}
+	if c.SMD.Expiry < time.Second {
+		bad("PORTAL_SMD_EXPIRY", "must be at least 1s")
+	}
+	if c.SMD.RetryMax < time.Second {
+		bad("PORTAL_SMD_RETRY_MAX", "must be at least 1s")
+	}
+	if c.SMD.Workers < 1 || c.SMD.Workers > 1000 {
+		bad("PORTAL_WORKERS", "must be between 1 and 1000")
 	}
 	if c.SMD.MaxBytes < 1<<20 {
 		bad("PORTAL_SMD_MAX_BYTES", "must be at least 1048576")
@@ -248,6 +279,10 @@ func (c Config) Redacted() []string {
 		"PORTAL_SMD_TLS_KEY=" + c.SMD.TLSKey,
 		"PORTAL_SMD_PROVIDER_URI=" + c.SMD.ProviderURI,
 		"PORTAL_SMD_MAX_BYTES=" + strconv.FormatInt(c.SMD.MaxBytes, 10),
+		"PORTAL_SMD_URL=" + c.SMD.URL,
+		"PORTAL_SMD_EXPIRY=" + c.SMD.Expiry.String(),
+		"PORTAL_SMD_RETRY_MAX=" + c.SMD.RetryMax.String(),
+		"PORTAL_WORKERS=" + strconv.Itoa(c.SMD.Workers),
 		"PORTAL_SESSION_IDLE_TIMEOUT=" + c.Session.IdleTimeout.String(),
 		"PORTAL_SESSION_MAX_AGE=" + c.Session.AbsoluteTimeout.String(),
 		"PORTAL_LOGIN_MAX_FAILURES=" + strconv.Itoa(c.Login.MaxFailures),

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/opensmd/portal/internal/smd/pki"
@@ -127,4 +128,51 @@ func (kr *Keyring) Trust() *pki.Verifier {
 		pool.AddCert(c)
 	}
 	return &pki.Verifier{Roots: pool}
+}
+
+// KeyCache serves a Keyring reloaded from the database at most every TTL,
+// so keys added with `portal org add` reach running workers without a
+// restart. Safe for concurrent use.
+type KeyCache struct {
+	st     *store.Store
+	master []byte
+	ttl    time.Duration
+
+	mu     sync.Mutex
+	kr     *Keyring
+	loaded time.Time
+}
+
+// NewKeyCache returns a KeyCache; ttl 0 means 30 seconds.
+func NewKeyCache(st *store.Store, master []byte, ttl time.Duration) *KeyCache {
+	if ttl == 0 {
+		ttl = 30 * time.Second
+	}
+	return &KeyCache{st: st, master: master, ttl: ttl}
+}
+
+// Get returns the current Keyring, reloading it when older than the TTL.
+// A failed reload keeps serving the previous Keyring, if any.
+func (c *KeyCache) Get(ctx context.Context) (*Keyring, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.kr != nil && time.Since(c.loaded) < c.ttl {
+		return c.kr, nil
+	}
+	kr, err := Load(ctx, c.st, c.master)
+	if err != nil {
+		if c.kr != nil {
+			return c.kr, nil
+		}
+		return nil, err
+	}
+	c.kr, c.loaded = kr, time.Now()
+	return kr, nil
+}
+
+// Invalidate makes the next Get reload.
+func (c *KeyCache) Invalidate() {
+	c.mu.Lock()
+	c.loaded = time.Time{}
+	c.mu.Unlock()
 }

@@ -3,10 +3,6 @@ package provider
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"net/http"
-
-	"github.com/opensmd/portal/internal/smd/soap"
-	"github.com/opensmd/portal/internal/store"
 )
 
 // EndpointPath is where the SMD listener serves every SOAP interface; the
@@ -23,14 +19,4 @@ func ServerTLS(cert tls.Certificate, anchors *x509.CertPool) *tls.Config {
 		ClientCAs:    anchors,
 		MinVersion:   tls.VersionTLS12,
 	}
-}
-
-// Handler routes the SMD listener: the SOAP interfaces this provider
-// serves at EndpointPath, within maxBytes per request.
-func Handler(st *store.Store, providerURI string, maxBytes int64) http.Handler {
-	h := &soap.Handler{Limits: soap.Limits{MaxBytes: maxBytes}}
-	h.Handle(soap.ELSListInteractions, ELSHandler(st, providerURI))
-	mux := http.NewServeMux()
-	mux.Handle("POST "+EndpointPath, h)
-	return mux
 }

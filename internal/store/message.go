@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -151,26 +150,30 @@ func (s *Store) AddMessageEvent(ctx context.Context, id, status, detail string) 
 	return normalise(err, "add message event")
 }
 
-// Transition sets message id's status and detail and appends the event.
-// Moving to sent stamps sent_at; to delivered, failed, held or retrieved
-// stamps final_at (first time only).
-func (s *Store) Transition(ctx context.Context, id, status, detail string) error {
+// Transition moves message id from one of the statuses from to status,
+// with detail, and appends the event; sent stamps sent_at, and delivered,
+// failed, held or retrieved stamp final_at. It returns false, changing
+// nothing, when the message is not in one of from: statuses only move
+// forward, however late a step reports.
+func (s *Store) Transition(ctx context.Context, id string, from []string, status, detail string) (bool, error) {
 	if err := checkID(id, "transition message"); err != nil {
-		return err
+		return false, err
 	}
-	return s.WithTx(ctx, func(tx *Store) error {
-		tag, err := tx.db.Exec(ctx, `UPDATE messages SET status = $2, status_detail = $3,
-			sent_at = CASE WHEN $2 = 'sent' THEN coalesce(sent_at, now()) ELSE sent_at END,
-			final_at = CASE WHEN $2 IN ('delivered', 'failed', 'held', 'retrieved') THEN coalesce(final_at, now()) ELSE final_at END
-			WHERE id = $1`, id, status, truncate(detail, 2000))
+	var moved bool
+	err := s.WithTx(ctx, func(tx *Store) error {
+		tag, err := tx.db.Exec(ctx, `UPDATE messages SET status = $3, status_detail = $4,
+			sent_at = CASE WHEN $3 = 'sent' THEN coalesce(sent_at, now()) ELSE sent_at END,
+			final_at = CASE WHEN $3 IN ('delivered', 'failed', 'held', 'retrieved') THEN coalesce(final_at, now()) ELSE final_at END
+			WHERE id = $1 AND status = ANY($2)`, id, from, status, truncate(detail, 2000))
 		if err != nil {
 			return normalise(err, "transition message")
 		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("transition message: %w", ErrNotFound)
+		if moved = tag.RowsAffected() == 1; !moved {
+			return nil
 		}
 		return tx.AddMessageEvent(ctx, id, status, detail)
 	})
+	return moved, err
 }
 
 // SetSealed records an outbound message's sealed form, the digest of our
@@ -248,20 +251,21 @@ func (s *Store) OrgMessages(ctx context.Context, orgID string, limit int) ([]Mes
 }
 
 // HeldMessages lists organisation orgID's inbound messages held for SMR
-// retrieval (status held or retrieved), oldest first, without payloads,
-// and how many there are in all.
-func (s *Store) HeldMessages(ctx context.Context, orgID string, limit int) ([]Message, int, error) {
+// retrieval, oldest first, without payloads, and how many there are in
+// all: those not yet retrieved, or with all those retrieved too. Each
+// one's PayloadSize is the size of its sealed form.
+func (s *Store) HeldMessages(ctx context.Context, orgID string, all bool, limit int) ([]Message, int, error) {
 	if err := checkID(orgID, "list held messages"); err != nil {
 		return nil, 0, err
 	}
 	var total int
 	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM messages
-		WHERE organisation_id = $1 AND direction = 'inbound' AND status IN ('held', 'retrieved')`, orgID).Scan(&total); err != nil {
+		WHERE organisation_id = $1 AND direction = 'inbound' AND (status = 'held' OR $2 AND status = 'retrieved')`, orgID, all).Scan(&total); err != nil {
 		return nil, 0, normalise(err, "count held messages")
 	}
 	rows, err := s.db.Query(ctx, `SELECT `+messageSummaryColumns+`, coalesce(length(sealed), 0) FROM messages
-		WHERE organisation_id = $1 AND direction = 'inbound' AND status IN ('held', 'retrieved')
-		ORDER BY created_at, id LIMIT $2`, orgID, limit)
+		WHERE organisation_id = $1 AND direction = 'inbound' AND (status = 'held' OR $2 AND status = 'retrieved')
+		ORDER BY created_at, id LIMIT $3`, orgID, all, limit)
 	if err != nil {
 		return nil, 0, normalise(err, "list held messages")
 	}

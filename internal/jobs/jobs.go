@@ -1,0 +1,120 @@
+// Package jobs defines the durable jobs of the SMD pipeline and builds the
+// River client that runs them. Jobs live in PostgreSQL (river_job), are
+// inserted in the same transaction as the state change they act on, and
+// are worked by internal/pipeline, which registers every worker in one
+// place (pipeline.Workers).
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Queues: one per direction, so a backlog of one never starves the others.
+const (
+	QueueOutbound  = "outbound"
+	QueueInbound   = "inbound"
+	QueueResponses = "responses"
+)
+
+// Client runs and inserts jobs.
+type Client = river.Client[pgx.Tx]
+
+// Inserter inserts jobs inside a caller's transaction (*Client does).
+type Inserter interface {
+	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// Send delivers an outbound message to the receiver's provider. It is
+// retried, with the same sealed bytes and invocationId, until ExpiresAt.
+type Send struct {
+	MessageID string    `json:"message_id"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Kind implements river.JobArgs.
+func (Send) Kind() string { return "smd.send" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: the worker's retry
+// policy ends at the message's expiry, not at a count.
+func (Send) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueOutbound, MaxAttempts: 100000}
+}
+
+// Receive opens, verifies and routes a received sealed message.
+type Receive struct {
+	MessageID string `json:"message_id"`
+}
+
+// Kind implements river.JobArgs.
+func (Receive) Kind() string { return "smd.receive" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (Receive) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueInbound, MaxAttempts: 25}
+}
+
+// Respond delivers the pending transport responses for one TRD endpoint,
+// in batches; ResponseID names the response that caused the job.
+type Respond struct {
+	EndpointURL string `json:"endpoint_url"`
+	ResponseID  string `json:"response_id"`
+}
+
+// Kind implements river.JobArgs.
+func (Respond) Kind() string { return "smd.respond" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (Respond) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueResponses, MaxAttempts: 200}
+}
+
+// Options configures New.
+type Options struct {
+	// Workers, if set, makes the client work jobs; nil gives an
+	// insert-only client (the web and SMD listener roles).
+	Workers *river.Workers
+	// Concurrency is the number of jobs worked at once per queue
+	// (default 16).
+	Concurrency int
+	// PollInterval bounds how long a job inserted by another process
+	// waits when a notification is missed (default 1 s).
+	PollInterval time.Duration
+	Logger       *slog.Logger
+}
+
+// New returns a River client over pool. Start it to work jobs; Stop it to
+// finish the jobs in hand (graceful stop).
+func New(pool *pgxpool.Pool, o Options) (*Client, error) {
+	cfg := &river.Config{
+		Logger: o.Logger,
+		// A worker killed mid-job leaves it "running"; another process
+		// takes it over after this. Sends are idempotent by invocationId.
+		RescueStuckJobsAfter: 2 * time.Minute,
+		JobTimeout:           90 * time.Second,
+		FetchPollInterval:    o.PollInterval,
+	}
+	if cfg.FetchPollInterval == 0 {
+		cfg.FetchPollInterval = time.Second
+	}
+	if o.Workers != nil {
+		n := o.Concurrency
+		if n <= 0 {
+			n = 16
+		}
+		cfg.Workers = o.Workers
+		cfg.Queues = map[string]river.QueueConfig{
+			QueueOutbound:  {MaxWorkers: n},
+			QueueInbound:   {MaxWorkers: n},
+			QueueResponses: {MaxWorkers: n},
+		}
+	}
+	return river.NewClient(riverpgxv5.New(pool), cfg)
+}

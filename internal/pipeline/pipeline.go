@@ -1,0 +1,171 @@
+// Package pipeline is the SMD send/receive pipeline of a provider: the
+// SOAP endpoints other providers call (SMD deliver, TRD, SMR, TRR, ELS) and
+// the durable workers that seal and deliver outbound messages, open and
+// route inbound ones and deliver transport responses.
+//
+// Every state change is written in one transaction with the job that acts
+// on it, so an accepted message is never lost; duplicates are refused by
+// the database (messages_dedupe_key), so one is never shown twice.
+package pipeline
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/opensmd/portal/internal/jobs"
+	"github.com/opensmd/portal/internal/provider"
+	"github.com/opensmd/portal/internal/secretbox"
+	"github.com/opensmd/portal/internal/smd/soap"
+	"github.com/opensmd/portal/internal/store"
+)
+
+// payloadPurpose names the secretbox key that seals message payloads at
+// rest.
+const payloadPurpose = "message payloads"
+
+// Config is what a provider needs to run the pipeline.
+type Config struct {
+	Store  *store.Store
+	Master []byte // the master secret: organisation keys and payloads
+	// Jobs inserts follow-on jobs in the caller's transaction. The River
+	// client needs Workers first, so it may instead be set with SetJobs.
+	Jobs jobs.Inserter
+	Keys *provider.KeyCache
+	// Resolver finds receivers' endpoints (directory, then ELS).
+	Resolver provider.Resolver
+	// TLS is the provider's client identity and trust for outbound calls
+	// (deliver, TRD); nil only for the web role, which sends nothing.
+	TLS *tls.Config
+	// EndpointURL is this provider's SMD listener URL: the TRD endpoint
+	// put in routeRecords, and the wsa:To inbound requests must carry.
+	EndpointURL string
+	// ProviderURI identifies this provider (ELS serviceProvider).
+	ProviderURI string
+	// MaxBytes bounds an inbound SOAP request (default 50 MB).
+	MaxBytes int64
+	// DefaultExpiry is how long an outbound message may take to deliver
+	// (default 48 h).
+	DefaultExpiry time.Duration
+	// RetryMax caps the backoff between delivery attempts (default 10 min).
+	RetryMax time.Duration
+	Logger   *slog.Logger
+	Metrics  *Metrics
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Pipeline runs the SMD pipeline of one provider.
+type Pipeline struct {
+	cfg      Config
+	st       *store.Store
+	payloads *secretbox.Sealer
+	client   *soap.Client
+	log      *slog.Logger
+	m        *Metrics
+}
+
+// New checks cfg and returns a Pipeline.
+func New(cfg Config) (*Pipeline, error) {
+	if cfg.Store == nil || cfg.Keys == nil {
+		return nil, errors.New("pipeline: Store and Keys are required")
+	}
+	if len(cfg.Master) == 0 {
+		return nil, errors.New("pipeline: no master secret")
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = 50 << 20
+	}
+	if cfg.DefaultExpiry <= 0 {
+		cfg.DefaultExpiry = 48 * time.Hour
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = 10 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Resolver == nil {
+		cfg.Resolver = provider.DirectoryResolver{Store: cfg.Store}
+	}
+	sealer, err := secretbox.NewSealer(secretbox.DeriveKey(cfg.Master, payloadPurpose))
+	if err != nil {
+		return nil, err
+	}
+	p := &Pipeline{cfg: cfg, st: cfg.Store, payloads: sealer, log: cfg.Logger, m: cfg.Metrics}
+	if cfg.TLS != nil {
+		p.client = &soap.Client{HTTPClient: newHTTPClient(cfg.TLS), MaxResponseBytes: 1 << 20}
+	}
+	return p, nil
+}
+
+// newHTTPClient is the mutual-TLS client for provider-to-provider calls:
+// connections are kept alive and reused, and every call has a deadline.
+func newHTTPClient(tc *tls.Config) *http.Client {
+	return &http.Client{
+		Timeout: 60 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig:     tc.Clone(),
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout: 10 * time.Second,
+			MaxIdleConnsPerHost: 64,
+			IdleConnTimeout:     90 * time.Second,
+			ForceAttemptHTTP2:   true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// ClientTLS is the TLS configuration of outbound provider calls: the
+// provider certificate as client identity, servers checked against the
+// trust anchors, TLS 1.2 or later.
+func ClientTLS(cert tls.Certificate, anchors *x509.CertPool) *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: anchors, MinVersion: tls.VersionTLS12}
+}
+
+// SetJobs sets the job inserter (the River client built with Workers).
+// Call it before serving.
+func (p *Pipeline) SetJobs(j jobs.Inserter) { p.cfg.Jobs = j }
+
+// Workers registers every pipeline worker: the one place River learns
+// what it can run.
+func (p *Pipeline) Workers() *river.Workers {
+	w := river.NewWorkers()
+	river.AddWorker(w, &sendWorker{p: p})
+	river.AddWorker(w, &receiveWorker{p: p})
+	river.AddWorker(w, &respondWorker{p: p})
+	return w
+}
+
+func (p *Pipeline) now() time.Time { return p.cfg.Now() }
+
+// sealPayload encrypts a message payload for storage, bound to its row.
+func (p *Pipeline) sealPayload(messageID string, b []byte) []byte {
+	return p.payloads.Seal(b, []byte("messages/"+messageID))
+}
+
+// OpenPayload decrypts a stored message payload.
+func (p *Pipeline) OpenPayload(m store.Message) ([]byte, error) {
+	if m.PayloadEnc == nil {
+		return nil, errors.New("message has no stored payload")
+	}
+	return p.payloads.Open(m.PayloadEnc, []byte("messages/"+m.ID))
+}
+
+// keyring returns the current hosted-organisation keys.
+func (p *Pipeline) keyring(ctx context.Context) (*provider.Keyring, error) {
+	return p.cfg.Keys.Get(ctx)
+}
