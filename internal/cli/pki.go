@@ -55,7 +55,9 @@ func pkiIssue(env Env, args []string) error {
 	name := fs.String("name", "", "organisation name")
 	out := fs.String("out", "", "directory for cert.pem and key.pem")
 	var dns stringList
-	fs.Var(&dns, "dns", "DNS name for TLS server use (repeatable; localhost, 127.0.0.1 and ::1 are always included)")
+	fs.Var(&dns, "dns", "DNS name or IP address for TLS use, added to localhost, 127.0.0.1 and ::1 (repeatable)")
+	var hosts stringList
+	fs.Var(&hosts, "host", "DNS name or IP address for TLS use, instead of the loopback defaults (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -71,8 +73,18 @@ func pkiIssue(env Env, args []string) error {
 		return err
 	}
 	ca := &pki.CA{Cert: caCert, Key: caKey}
-	cert, key, err := ca.Issue(pki.Request{OrgURI: *orgURI, Name: *name, Usage: pki.UsageAll,
-		DNSNames: append([]string{"localhost"}, dns...), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}}, pki.Options{})
+	if len(hosts) == 0 {
+		hosts = append(stringList{"localhost", "127.0.0.1", "::1"}, dns...)
+	}
+	req := pki.Request{OrgURI: *orgURI, Name: *name, Usage: pki.UsageAll}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			req.IPAddresses = append(req.IPAddresses, ip)
+		} else {
+			req.DNSNames = append(req.DNSNames, h)
+		}
+	}
+	cert, key, err := ca.Issue(req, pki.Options{})
 	if err != nil {
 		return err
 	}
