@@ -161,7 +161,7 @@ func newPipeline(ctx context.Context, cfg config.Config, st *store.Store, secret
 	pc := pipeline.Config{
 		Store: st, Master: secret, Keys: provider.NewKeyCache(st, secret, 0),
 		EndpointURL: cfg.SMD.URL, ProviderURI: cfg.SMD.ProviderURI, MaxBytes: cfg.SMD.MaxBytes,
-		DefaultExpiry: cfg.SMD.Expiry, RetryMax: cfg.SMD.RetryMax, Logger: log,
+		DefaultExpiry: cfg.SMD.Expiry, RetryMax: cfg.SMD.RetryMax, ELSURL: cfg.SMD.ELSURL, Logger: log,
 	}
 	if cfg.SMD.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.SMD.TLSCert, cfg.SMD.TLSKey)

@@ -67,6 +67,9 @@ type SMD struct {
 	RetryMax time.Duration
 	// Workers is how many jobs of each queue a process works at once.
 	Workers int
+	// ELSURL, if set, is an ELS Lookup endpoint for receivers the local
+	// directory does not know.
+	ELSURL string
 }
 
 // Session configures login sessions.
@@ -110,6 +113,7 @@ func Load(getenv func(string) string) (Config, error) {
 			Expiry:      p.duration("PORTAL_SMD_EXPIRY", 48*time.Hour),
 			RetryMax:    p.duration("PORTAL_SMD_RETRY_MAX", 10*time.Minute),
 			Workers:     p.int("PORTAL_WORKERS", 16),
+			ELSURL:      p.str("PORTAL_ELS_URL", ""),
 		},
 		Session: Session{
 			IdleTimeout:     p.duration("PORTAL_SESSION_IDLE_TIMEOUT", 15*time.Minute),
@@ -179,6 +183,11 @@ func (c Config) validate() []error {
 	if c.SMD.URL != "" {
 		if u, err := url.Parse(c.SMD.URL); err != nil || u.Scheme != "https" || u.Host == "" {
 			bad("PORTAL_SMD_URL", "must be the https:// URL other providers reach this SMD endpoint at (got %q)", c.SMD.URL)
+		}
+	}
+	if c.SMD.ELSURL != "" {
+		if u, err := url.Parse(c.SMD.ELSURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			bad("PORTAL_ELS_URL", "must be an https:// URL (got %q)", c.SMD.ELSURL)
 		}
 	}
 	if c.SMD.Expiry < time.Second {
@@ -283,6 +292,7 @@ func (c Config) Redacted() []string {
 		"PORTAL_SMD_EXPIRY=" + c.SMD.Expiry.String(),
 		"PORTAL_SMD_RETRY_MAX=" + c.SMD.RetryMax.String(),
 		"PORTAL_WORKERS=" + strconv.Itoa(c.SMD.Workers),
+		"PORTAL_ELS_URL=" + c.SMD.ELSURL,
 		"PORTAL_SESSION_IDLE_TIMEOUT=" + c.Session.IdleTimeout.String(),
 		"PORTAL_SESSION_MAX_AGE=" + c.Session.AbsoluteTimeout.String(),
 		"PORTAL_LOGIN_MAX_FAILURES=" + strconv.Itoa(c.Login.MaxFailures),

@@ -39,8 +39,12 @@ type Config struct {
 	// client needs Workers first, so it may instead be set with SetJobs.
 	Jobs jobs.Inserter
 	Keys *provider.KeyCache
-	// Resolver finds receivers' endpoints (directory, then ELS).
+	// Resolver finds receivers' endpoints; nil means the local directory,
+	// then the ELS at ELSURL when that is set.
 	Resolver provider.Resolver
+	// ELSURL is an ELS 2010 Lookup endpoint for targets the directory
+	// does not know (called over the same mutual TLS).
+	ELSURL string
 	// TLS is the provider's client identity and trust for outbound calls
 	// (deliver, TRD); nil only for the web role, which sends nothing.
 	TLS *tls.Config
@@ -98,9 +102,6 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Resolver == nil {
-		cfg.Resolver = provider.DirectoryResolver{Store: cfg.Store}
-	}
 	sealer, err := secretbox.NewSealer(secretbox.DeriveKey(cfg.Master, payloadPurpose))
 	if err != nil {
 		return nil, err
@@ -108,6 +109,13 @@ func New(cfg Config) (*Pipeline, error) {
 	p := &Pipeline{cfg: cfg, st: cfg.Store, payloads: sealer, log: cfg.Logger, m: cfg.Metrics}
 	if cfg.TLS != nil {
 		p.client = &soap.Client{HTTPClient: newHTTPClient(cfg.TLS), MaxResponseBytes: 1 << 20}
+	}
+	if p.cfg.Resolver == nil {
+		chain := provider.Chain{provider.DirectoryResolver{Store: cfg.Store}}
+		if cfg.ELSURL != "" && p.client != nil {
+			chain = append(chain, provider.ELSResolver{Client: p.client, URL: cfg.ELSURL})
+		}
+		p.cfg.Resolver = chain
 	}
 	return p, nil
 }
