@@ -161,7 +161,7 @@ func newPipeline(ctx context.Context, cfg config.Config, st *store.Store, secret
 	pc := pipeline.Config{
 		Store: st, Master: secret, Keys: provider.NewKeyCache(st, secret, 0),
 		EndpointURL: cfg.SMD.URL, ProviderURI: cfg.SMD.ProviderURI, MaxBytes: cfg.SMD.MaxBytes,
-		DefaultExpiry: cfg.SMD.Expiry, RetryMax: cfg.SMD.RetryMax, ELSURL: cfg.SMD.ELSURL, Logger: log,
+		DefaultExpiry: cfg.SMD.Expiry, RetryMax: cfg.SMD.RetryMax, ELSURL: cfg.SMD.ELSURL, CallTimeout: cfg.SMD.JobTimeout * 2 / 3, Logger: log,
 	}
 	if cfg.SMD.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.SMD.TLSCert, cfg.SMD.TLSKey)
@@ -182,7 +182,7 @@ func newPipeline(ctx context.Context, cfg config.Config, st *store.Store, secret
 	if err != nil {
 		return nil, nil, err
 	}
-	o := jobs.Options{Concurrency: cfg.SMD.Workers, Logger: riverLogger(log)}
+	o := jobs.Options{Concurrency: cfg.SMD.Workers, JobTimeout: cfg.SMD.JobTimeout, Logger: riverLogger(log)}
 	if work {
 		o.Workers = p.Workers()
 	}

@@ -70,6 +70,10 @@ type SMD struct {
 	// ELSURL, if set, is an ELS Lookup endpoint for receivers the local
 	// directory does not know.
 	ELSURL string
+	// JobTimeout bounds one run of a pipeline job (a delivery call gets
+	// two thirds of it); a job left by a killed process is taken over
+	// after 1.5 × JobTimeout.
+	JobTimeout time.Duration
 }
 
 // Session configures login sessions.
@@ -114,6 +118,7 @@ func Load(getenv func(string) string) (Config, error) {
 			RetryMax:    p.duration("PORTAL_SMD_RETRY_MAX", 10*time.Minute),
 			Workers:     p.int("PORTAL_WORKERS", 16),
 			ELSURL:      p.str("PORTAL_ELS_URL", ""),
+			JobTimeout:  p.duration("PORTAL_JOB_TIMEOUT", 90*time.Second),
 		},
 		Session: Session{
 			IdleTimeout:     p.duration("PORTAL_SESSION_IDLE_TIMEOUT", 15*time.Minute),
@@ -189,6 +194,9 @@ func (c Config) validate() []error {
 		if u, err := url.Parse(c.SMD.ELSURL); err != nil || u.Scheme != "https" || u.Host == "" {
 			bad("PORTAL_ELS_URL", "must be an https:// URL (got %q)", c.SMD.ELSURL)
 		}
+	}
+	if c.SMD.JobTimeout < 5*time.Second {
+		bad("PORTAL_JOB_TIMEOUT", "must be at least 5s")
 	}
 	if c.SMD.Expiry < time.Second {
 		bad("PORTAL_SMD_EXPIRY", "must be at least 1s")
@@ -293,6 +301,7 @@ func (c Config) Redacted() []string {
 		"PORTAL_SMD_RETRY_MAX=" + c.SMD.RetryMax.String(),
 		"PORTAL_WORKERS=" + strconv.Itoa(c.SMD.Workers),
 		"PORTAL_ELS_URL=" + c.SMD.ELSURL,
+		"PORTAL_JOB_TIMEOUT=" + c.SMD.JobTimeout.String(),
 		"PORTAL_SESSION_IDLE_TIMEOUT=" + c.Session.IdleTimeout.String(),
 		"PORTAL_SESSION_MAX_AGE=" + c.Session.AbsoluteTimeout.String(),
 		"PORTAL_LOGIN_MAX_FAILURES=" + strconv.Itoa(c.Login.MaxFailures),

@@ -87,18 +87,25 @@ type Options struct {
 	// PollInterval bounds how long a job inserted by another process
 	// waits when a notification is missed (default 1 s).
 	PollInterval time.Duration
+	// JobTimeout bounds one run of a job (default 90 s). A job left
+	// running by a killed process is taken over after 1.5 × JobTimeout.
+	JobTimeout time.Duration
 	Logger       *slog.Logger
 }
 
 // New returns a River client over pool. Start it to work jobs; Stop it to
 // finish the jobs in hand (graceful stop).
 func New(pool *pgxpool.Pool, o Options) (*Client, error) {
+	if o.JobTimeout <= 0 {
+		o.JobTimeout = 90 * time.Second
+	}
 	cfg := &river.Config{
 		Logger: o.Logger,
 		// A worker killed mid-job leaves it "running"; another process
-		// takes it over after this. Sends are idempotent by invocationId.
-		RescueStuckJobsAfter: 2 * time.Minute,
-		JobTimeout:           90 * time.Second,
+		// takes it over after this. Every worker is idempotent (sends by
+		// invocationId, steps by status), so a takeover is safe.
+		RescueStuckJobsAfter: o.JobTimeout + o.JobTimeout/2,
+		JobTimeout:           o.JobTimeout,
 		FetchPollInterval:    o.PollInterval,
 	}
 	if cfg.FetchPollInterval == 0 {

@@ -60,6 +60,9 @@ type Config struct {
 	DefaultExpiry time.Duration
 	// RetryMax caps the backoff between delivery attempts (default 10 min).
 	RetryMax time.Duration
+	// CallTimeout bounds one call to another provider (default 60 s); keep
+	// it below the job timeout.
+	CallTimeout time.Duration
 	Logger   *slog.Logger
 	Metrics  *Metrics
 	// Now is the clock; nil means time.Now.
@@ -90,6 +93,9 @@ func New(cfg Config) (*Pipeline, error) {
 	if cfg.DefaultExpiry <= 0 {
 		cfg.DefaultExpiry = 48 * time.Hour
 	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = 60 * time.Second
+	}
 	if cfg.RetryMax <= 0 {
 		cfg.RetryMax = 10 * time.Minute
 	}
@@ -108,7 +114,7 @@ func New(cfg Config) (*Pipeline, error) {
 	}
 	p := &Pipeline{cfg: cfg, st: cfg.Store, payloads: sealer, log: cfg.Logger, m: cfg.Metrics}
 	if cfg.TLS != nil {
-		p.client = &soap.Client{HTTPClient: newHTTPClient(cfg.TLS), MaxResponseBytes: 1 << 20}
+		p.client = &soap.Client{HTTPClient: newHTTPClient(cfg.TLS, cfg.CallTimeout), MaxResponseBytes: 1 << 20}
 	}
 	if p.cfg.Resolver == nil {
 		chain := provider.Chain{provider.DirectoryResolver{Store: cfg.Store}}
@@ -122,9 +128,9 @@ func New(cfg Config) (*Pipeline, error) {
 
 // newHTTPClient is the mutual-TLS client for provider-to-provider calls:
 // connections are kept alive and reused, and every call has a deadline.
-func newHTTPClient(tc *tls.Config) *http.Client {
+func newHTTPClient(tc *tls.Config, timeout time.Duration) *http.Client {
 	return &http.Client{
-		Timeout: 60 * time.Second,
+		Timeout: timeout,
 		Transport: &http.Transport{
 			TLSClientConfig:     tc.Clone(),
 			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
