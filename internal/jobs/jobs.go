@@ -90,7 +90,7 @@ type Options struct {
 	// JobTimeout bounds one run of a job (default 90 s). A job left
 	// running by a killed process is taken over after 1.5 × JobTimeout.
 	JobTimeout time.Duration
-	Logger       *slog.Logger
+	Logger     *slog.Logger
 }
 
 // New returns a River client over pool. Start it to work jobs; Stop it to

@@ -63,8 +63,8 @@ type Config struct {
 	// CallTimeout bounds one call to another provider (default 60 s); keep
 	// it below the job timeout.
 	CallTimeout time.Duration
-	Logger   *slog.Logger
-	Metrics  *Metrics
+	Logger      *slog.Logger
+	Metrics     *Metrics
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
