@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/opensmd/portal/internal/jobs"
 	"github.com/opensmd/portal/internal/store"
 )
 
@@ -75,7 +76,11 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(queueDepth, err)
 		return
 	}
-	for k, n := range counts {
-		ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, float64(n), k[0], k[1])
+	// Every series is reported, zeros included, so a drained queue reads 0.
+	for _, kind := range []string{jobs.Send{}.Kind(), jobs.Receive{}.Kind(), jobs.Respond{}.Kind()} {
+		for _, state := range []string{"available", "running", "retryable", "scheduled"} {
+			ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue,
+				float64(counts[[2]string{kind, state}]), kind, state)
+		}
 	}
 }
