@@ -308,3 +308,37 @@ func safeReason(err error) string {
 	}
 	return s
 }
+
+// hostedResolver resolves organisations hosted by this provider to its
+// own endpoint and their current certificate, so a message between two of
+// them runs the whole seal → deliver → open path over loopback without a
+// directory entry.
+type hostedResolver struct{ p *Pipeline }
+
+func (h hostedResolver) Resolve(ctx context.Context, target, category string) (provider.Endpoint, error) {
+	p := h.p
+	notHere := fmt.Errorf("resolve %q: not hosted here: %w", target, provider.ErrUnknownTarget)
+	if p.cfg.EndpointURL == "" {
+		return provider.Endpoint{}, notHere
+	}
+	hpio, err := provider.HPIOFromURI(target)
+	if err != nil {
+		return provider.Endpoint{}, notHere
+	}
+	org, err := p.st.OrganisationByHPIO(ctx, hpio)
+	if errors.Is(err, store.ErrNotFound) {
+		return provider.Endpoint{}, notHere
+	}
+	if err != nil {
+		return provider.Endpoint{}, err
+	}
+	kr, err := p.keyring(ctx)
+	if err != nil {
+		return provider.Endpoint{}, err
+	}
+	s, err := kr.Signer(org.ID, p.now())
+	if err != nil {
+		return provider.Endpoint{}, fmt.Errorf("resolve %q: %w", target, provider.ErrBadCertRef)
+	}
+	return provider.Endpoint{URL: p.cfg.EndpointURL, EncryptionCert: s.Cert, ServiceProvider: p.providerURI()}, nil
+}

@@ -40,7 +40,8 @@ type Config struct {
 	Jobs jobs.Inserter
 	Keys *provider.KeyCache
 	// Resolver finds receivers' endpoints; nil means the local directory,
-	// then the ELS at ELSURL when that is set.
+	// then the organisations hosted here (at EndpointURL), then the ELS at
+	// ELSURL when that is set.
 	Resolver provider.Resolver
 	// ELSURL is an ELS 2010 Lookup endpoint for targets the directory
 	// does not know (called over the same mutual TLS).
@@ -117,7 +118,7 @@ func New(cfg Config) (*Pipeline, error) {
 		p.client = &soap.Client{HTTPClient: newHTTPClient(cfg.TLS, cfg.CallTimeout), MaxResponseBytes: 1 << 20}
 	}
 	if p.cfg.Resolver == nil {
-		chain := provider.Chain{provider.DirectoryResolver{Store: cfg.Store}}
+		chain := provider.Chain{provider.DirectoryResolver{Store: cfg.Store}, hostedResolver{p}}
 		if cfg.ELSURL != "" && p.client != nil {
 			chain = append(chain, provider.ELSResolver{Client: p.client, URL: cfg.ELSURL})
 		}
