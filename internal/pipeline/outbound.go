@@ -250,6 +250,9 @@ func (p *Pipeline) deliver(ctx context.Context, m store.Message, sm wire.SealedM
 	if p.client == nil {
 		return errors.New("this process has no SMD client identity (PORTAL_SMD_TLS_CERT)")
 	}
+	if _, err := p.st.CountAttempt(ctx, m.ID); err != nil {
+		return err
+	}
 	start := time.Now()
 	env, err := p.client.Call(ctx, m.EndpointURL, soap.SMDDeliver, wire.SMDDeliver{Message: sm}.Element())
 	p.m.observe("deliver", start)
