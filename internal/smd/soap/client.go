@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 
@@ -201,6 +202,15 @@ func transientNetError(ctx context.Context, err error) bool {
 	case errors.As(err, &verr), errors.As(err, &alert), errors.As(err, &uae),
 		errors.As(err, &hne), errors.As(err, &cie), errors.As(err, &rhe):
 		return false
+	}
+	// A TLS alert from the server (crypto/tls reports it as a "remote
+	// error" OpError) is its refusal of our certificate or protocol: a
+	// configuration problem that retrying will not fix.
+	var op *net.OpError
+	for e := err; errors.As(e, &op); e = op.Err {
+		if op.Op == "remote error" {
+			return false
+		}
 	}
 	return true
 }

@@ -2,6 +2,8 @@ package soap_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"log"
@@ -424,6 +426,19 @@ func TestClient_TransientClassification(t *testing.T) {
 	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake failure is the point
 	tlsSrv.StartTLS()
 	defer tlsSrv.Close()
+	// A server that requires a client certificate from a CA ours is not
+	// from: its TLS alert refuses us, and retrying will not help.
+	mtlsSrv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	mtlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	mtlsSrv.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: x509.NewCertPool()}
+	mtlsSrv.StartTLS()
+	defer mtlsSrv.Close()
+	refusedClient := func(maxVersion uint16) *soap.Client {
+		tr := mtlsSrv.Client().Transport.(*http.Transport).Clone()
+		tr.TLSClientConfig.Certificates = mtlsSrv.TLS.Certificates // any certificate the server does not trust
+		tr.TLSClientConfig.MaxVersion = maxVersion
+		return &soap.Client{HTTPClient: &http.Client{Transport: tr}}
+	}
 	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(strings.Repeat(" ", 2048)))
 	}))
@@ -451,6 +466,8 @@ func TestClient_TransientClassification(t *testing.T) {
 			return ctx, cancel
 		}, false},
 		{"UnknownCA", func() string { return tlsSrv.URL }, &soap.Client{}, nil, false},
+		{"ClientCertRefusedTLS12", func() string { return mtlsSrv.URL }, refusedClient(tls.VersionTLS12), nil, false},
+		{"ClientCertRefusedTLS13", func() string { return mtlsSrv.URL }, refusedClient(tls.VersionTLS13), nil, false},
 		{"BadScheme", func() string { return "ftp://x.example/" }, &soap.Client{}, nil, false},
 		{"ReplyTooLarge", func() string { return big.URL }, &soap.Client{MaxResponseBytes: 1024}, nil, false},
 	}
