@@ -5,9 +5,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -504,4 +506,43 @@ func TestReceive_KeyRollover(t *testing.T) {
 			t.Errorf("signed by %v, want the new certificate", opened.Signers)
 		}
 	})
+}
+
+// Transport responses travel over mutual TLS only: a routeRecord naming a
+// plain http:// endpoint is refused at delivery, or at least never
+// receives the response (message metadata in clear text, and a trusted
+// peer could make the provider post to any internal address).
+func TestReceive_RouteRecordNeverPlainHTTP(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, options{})
+	var hits atomic.Int32
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(plain.Close)
+	endpoint := plain.URL + provider.EndpointPath
+	sm, _ := sealAs(t, h.f.gp, gpURI, physioURI, h.f.physio.cert, endpoint, []byte("where do I answer?"), nil)
+	status, err := deliver(t, h.f.tlsA, h.b.url, sm)
+	if err != nil {
+		wantStandardFault(t, err, fault.BadParam)
+		if n := h.b.inboundRows(t); n != 0 {
+			t.Errorf("refused message stored (%d rows)", n)
+		}
+		return
+	}
+	if status != wire.StatusOK {
+		t.Fatalf("deliver: %q", status)
+	}
+	waitStatus(t, h.b.st, h.b.org(physioURI).ID, sm.Metadata.InvocationID, store.StatusDelivered, wait)
+	// Wait until the response to that endpoint has been handled once.
+	if !poll(t, wait, func() bool {
+		return h.b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'smd.respond'
+			AND args->>'endpoint_url' = $1 AND (attempt >= 1 AND state <> 'running')`, endpoint) > 0
+	}) {
+		t.Fatalf("the response job for %s never ran", endpoint)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the transport response was posted %d time(s) over plain HTTP to %s", n, endpoint)
+	}
 }
