@@ -1,0 +1,80 @@
+package loadnet
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/opensmd/portal/internal/hl7"
+	"github.com/opensmd/portal/internal/provider"
+)
+
+func TestReferral(t *testing.T) {
+	header := len(Referral("CTRL42", 0))
+	for _, size := range []int{0, header, header + 1, header + 9, header + 10, 1500, 2048, 102400, 1 << 20} {
+		b := Referral("CTRL42", size)
+		if size >= header+10 && len(b) != size {
+			t.Errorf("size %d: got %d bytes", size, len(b))
+		}
+		if len(b) < min(size, header) {
+			t.Errorf("size %d: got only %d bytes", size, len(b))
+		}
+		m, err := hl7.Parse(b)
+		if err != nil {
+			t.Fatalf("size %d: %v", size, err)
+		}
+		if m.Type() != "REF^I12^REF_I12" || m.MSH().Field(10) != "CTRL42" {
+			t.Errorf("size %d: type %q, control ID %q", size, m.Type(), m.MSH().Field(10))
+		}
+	}
+}
+
+func TestProviderURI(t *testing.T) {
+	seen := map[string]bool{}
+	for i := range 20 {
+		u := providerURI(i)
+		if _, err := provider.HPIOFromURI(u); err != nil {
+			t.Errorf("provider %d: %v", i, err)
+		}
+		if seen[u] {
+			t.Errorf("provider %d: %s repeated", i, u)
+		}
+		seen[u] = true
+	}
+}
+
+func TestGetenv(t *testing.T) {
+	get := getenv([]string{"A=1", "B=x=y", "A=2", "C="})
+	for name, want := range map[string]string{"A": "2", "B": "x=y", "C": "", "D": ""} {
+		if got := get(name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestDatabaseURL(t *testing.T) {
+	dir := t.TempDir()
+	p := &Provider{Name: "a", DataDir: dir}
+	if _, err := p.DatabaseURL(); err == nil {
+		t.Fatal("no postmaster.pid: want an error")
+	}
+	if err := os.Mkdir(filepath.Join(dir, "pg"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	pid := "4242\n/data/pg\n1700000000\n5432\n/data/it's/socket\n\n  1234  5678\nready   \n"
+	if err := os.WriteFile(filepath.Join(dir, "pg", "postmaster.pid"), []byte(pid), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.DatabaseURL()
+	want := `host='/data/it\'s/socket' port=5432 user='postgres' dbname='portal' sslmode=disable`
+	if err != nil || got != want {
+		t.Errorf("DatabaseURL() = %q, %v; want %q", got, err, want)
+	}
+}
+
+func TestVmHWM(t *testing.T) {
+	n, err := SelfPeakRSS()
+	if err != nil || n < 1<<20 {
+		t.Errorf("SelfPeakRSS() = %d, %v; want at least 1 MiB", n, err)
+	}
+}
