@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -40,6 +41,10 @@ func (p *Pipeline) handleDeliver(ctx context.Context, env *soap.Envelope) (*etre
 	}
 	meta := d.Message.Metadata
 	if err := meta.ValidateForSMD(); err != nil {
+		p.m.Received.WithLabelValues("refused").Inc()
+		return nil, err
+	}
+	if err := checkRouteRecord(meta.RouteRecord); err != nil {
 		p.m.Received.WithLabelValues("refused").Inc()
 		return nil, err
 	}
@@ -90,6 +95,26 @@ func (p *Pipeline) handleDeliver(ctx context.Context, env *soap.Envelope) (*etre
 	}
 	p.m.Received.WithLabelValues(map[bool]string{true: "accepted", false: "duplicate"}[inserted]).Inc()
 	return wire.SMDDeliverResponse{Status: status}.Element(), nil
+}
+
+// maxRouteRecord bounds the routeRecord entries of a message we accept:
+// each one is a TRD endpoint we will call.
+const maxRouteRecord = 10
+
+// checkRouteRecord refuses routeRecords we would not call: more than
+// maxRouteRecord entries, or an endpoint that is not https (responses
+// carry metadata, and the routeRecord is unsigned).
+func checkRouteRecord(rr []wire.RouteRecordEntry) error {
+	if len(rr) > maxRouteRecord {
+		return fault.New(fault.BadParam, fmt.Sprintf("routeRecord has %d entries; at most %d are accepted", len(rr), maxRouteRecord))
+	}
+	for _, r := range rr {
+		u, err := url.Parse(r.Interaction.ServiceEndpoint)
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+			return fault.New(fault.BadParam, "routeRecord serviceEndpoint must be an https:// URL")
+		}
+	}
+	return nil
 }
 
 // hostedOrg returns the organisation orgURI names if it is hosted here,
@@ -158,6 +183,14 @@ func (w *receiveWorker) Work(ctx context.Context, job *river.Job[jobs.Receive]) 
 		return err
 	}
 	opened, err := smd.Open(sm, smd.OpenOptions{Keys: kr.KeyPairs(org.ID), Trust: kr.Trust()})
+	if c, _ := fault.CodeOf(err); c == fault.BadEncryption || c == fault.CertificateSkiMissing {
+		// Perhaps encrypted for a key added since the keyring was loaded
+		// (portal org add in another process): reload once and retry.
+		p.cfg.Keys.Invalidate()
+		if kr, err2 := p.keyring(ctx); err2 == nil {
+			opened, err = smd.Open(sm, smd.OpenOptions{Keys: kr.KeyPairs(org.ID), Trust: kr.Trust()})
+		}
+	}
 	p.m.observe("open", start)
 	if err != nil {
 		code, reason := openFailure(err)
@@ -342,8 +375,12 @@ func (p *Pipeline) queueResponses(ctx context.Context, tx *store.Store, m store.
 			Message: r.message, DigestValue: r.digest, Final: r.final, ResponseTime: tr.Metadata.TransportResponseTime,
 			XML: xml, EndpointURL: rr.Interaction.ServiceEndpoint, State: store.ResponsePending,
 		}
-		if _, err := tx.InsertResponse(ctx, row); err != nil {
+		inserted, err := tx.InsertResponse(ctx, row)
+		if err != nil {
 			return err
+		}
+		if !inserted {
+			continue // the same endpoint twice in the routeRecord
 		}
 		if _, err := p.cfg.Jobs.InsertTx(ctx, tx.Tx(), jobs.Respond{EndpointURL: row.EndpointURL, ResponseID: row.ID}, nil); err != nil {
 			return fmt.Errorf("enqueue transport response: %w", err)

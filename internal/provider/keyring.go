@@ -170,9 +170,16 @@ func (c *KeyCache) Get(ctx context.Context) (*Keyring, error) {
 	return kr, nil
 }
 
-// Invalidate makes the next Get reload.
+// minReload bounds how often Invalidate can force a reload, so a stream
+// of undecryptable messages cannot turn into a stream of key loads.
+const minReload = 5 * time.Second
+
+// Invalidate makes the next Get reload, unless the keyring was loaded
+// within the last five seconds.
 func (c *KeyCache) Invalidate() {
 	c.mu.Lock()
-	c.loaded = time.Time{}
+	if time.Since(c.loaded) >= minReload {
+		c.loaded = time.Time{}
+	}
 	c.mu.Unlock()
 }
