@@ -271,7 +271,14 @@ func (p *Pipeline) deliver(ctx context.Context, m store.Message, sm wire.SealedM
 			}
 			return errPermanent{"Refused by the receiver's provider: " + fe.Fault.Reason}
 		}
-		return errPermanent{"Delivery failed: " + safeReason(err)}
+		var te *soap.TransportError
+		if errors.As(err, &te) {
+			// Certificate and protocol failures: retrying will not help.
+			return errPermanent{"Delivery failed: " + safeReason(err)}
+		}
+		// A reply we could not read: the message may have been accepted,
+		// and resending it is answered "duplicate" if so.
+		return err
 	}
 	resp, err := wire.ParseSMDDeliverResponse(env.Body)
 	if err != nil {

@@ -105,7 +105,7 @@ func (c *Client) Call(ctx context.Context, url string, op Operation, body *etree
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		_ = resp.Body.Close()
 	}()
-	return c.readReply(resp, url, op, req.Header.MessageID)
+	return c.readReply(ctx, resp, url, op, req.Header.MessageID)
 }
 
 func checkEndpoint(raw string) error {
@@ -140,12 +140,19 @@ func (c *Client) post(ctx context.Context, url string, op Operation, payload []b
 
 // readReply parses the HTTP response into a reply envelope, a FaultError
 // or a TransportError.
-func (c *Client) readReply(resp *http.Response, url string, op Operation, msgID string) (*Envelope, error) {
+func (c *Client) readReply(ctx context.Context, resp *http.Response, url string, op Operation, msgID string) (*Envelope, error) {
 	max := c.MaxResponseBytes
 	if max <= 0 {
 		max = DefaultMaxBytes
 	}
-	env, perr := parse(resp.Body, Limits{MaxBytes: max}, modeReply)
+	body := &readRecorder{r: resp.Body}
+	env, perr := parse(body, Limits{MaxBytes: max}, modeReply)
+	if body.err != nil {
+		// The connection broke mid-reply: the request may or may not have
+		// been processed, so this is a transport failure, not a bad reply.
+		return nil, &TransportError{Op: op, URL: url, StatusCode: resp.StatusCode,
+			Transient: transientNetError(ctx, body.err), Err: body.err}
+	}
 	if perr != nil {
 		if resp.StatusCode != http.StatusOK {
 			return nil, statusError(op, url, resp.StatusCode, perr)
@@ -175,6 +182,20 @@ func (c *Client) readReply(resp *http.Response, url string, op Operation, msgID 
 			fault.New(fault.BadWsaAction, "reply wsa:Action is not the operation's response action"))
 	}
 	return env, nil
+}
+
+// readRecorder remembers the first read error other than io.EOF.
+type readRecorder struct {
+	r   io.Reader
+	err error
+}
+
+func (rr *readRecorder) Read(p []byte) (int, error) {
+	n, err := rr.r.Read(p)
+	if err != nil && err != io.EOF && rr.err == nil {
+		rr.err = err
+	}
+	return n, err
 }
 
 // statusError classifies an HTTP error status without a SOAP fault.

@@ -439,6 +439,20 @@ func TestClient_TransientClassification(t *testing.T) {
 		tr.TLSClientConfig.MaxVersion = maxVersion
 		return &soap.Client{HTTPClient: &http.Client{Transport: tr}}
 	}
+	// A server that dies mid-reply: the request may have been processed,
+	// so the failure is transient (the SMD sender resends; duplicates are
+	// answered "duplicate").
+	cutOff := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\nContent-Length: 4096\r\n\r\n<env:Envelope")
+		_ = buf.Flush()
+		_ = conn.Close()
+	}))
+	defer cutOff.Close()
 	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(strings.Repeat(" ", 2048)))
 	}))
@@ -456,6 +470,7 @@ func TestClient_TransientClassification(t *testing.T) {
 		{"HTTP429", func() string { s := plain(429); t.Cleanup(s.Close); return s.URL }, &soap.Client{}, nil, true},
 		{"HTTP403", func() string { s := plain(403); t.Cleanup(s.Close); return s.URL }, &soap.Client{}, nil, false},
 		{"ConnectionRefused", refusedURL, &soap.Client{}, nil, true},
+		{"ReplyCutOff", func() string { return cutOff.URL }, &soap.Client{}, nil, true},
 		{"ClientTimeout", func() string { return slow.URL }, &soap.Client{HTTPClient: &http.Client{Timeout: 100 * time.Millisecond}}, nil, true},
 		{"ContextDeadline", func() string { return slow.URL }, &soap.Client{}, func() (context.Context, context.CancelFunc) {
 			return context.WithTimeout(context.Background(), 100*time.Millisecond)
