@@ -5,12 +5,17 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/opensmd/portal/internal/loadnet"
 	"github.com/opensmd/portal/internal/pipeline"
@@ -33,7 +38,7 @@ const pollEvery = 200 * time.Millisecond
 // processes (two databases, two TLS identities, one TEST CA) for t, with
 // quick retries. They are stopped when t ends; on failure their logs are
 // printed.
-func startNetwork(t *testing.T) (a, b *loadnet.Provider) {
+func startNetwork(t *testing.T, tuneA ...func(*loadnet.ProviderSpec)) (a, b *loadnet.Provider) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end multi-process test: skipped with -short")
@@ -46,13 +51,18 @@ func startNetwork(t *testing.T) (a, b *loadnet.Provider) {
 			t.Fatal(err)
 		}
 	}
+	specA := loadnet.ProviderSpec{Name: "a", Host: "127.0.0.1", Orgs: []loadnet.OrgSpec{{URI: orgGP, Name: "GP Clinic"}}}
+	for _, f := range tuneA {
+		f(&specA)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	n, err := loadnet.Start(ctx, loadnet.Options{
 		Binary: portalBinary(t), Dir: dir, Logf: t.Logf,
-		Env: []string{"PORTAL_SMD_RETRY_MAX=2s"},
-		Providers: []loadnet.ProviderSpec{
-			{Name: "a", Host: "127.0.0.1", Orgs: []loadnet.OrgSpec{{URI: orgGP, Name: "GP Clinic"}}},
+		// A job left running by the killed receiver is taken over after
+		// 1.5 x PORTAL_JOB_TIMEOUT.
+		Env: []string{"PORTAL_SMD_RETRY_MAX=2s", "PORTAL_JOB_TIMEOUT=10s"},
+		Providers: []loadnet.ProviderSpec{specA,
 			{Name: "b", Host: "127.0.0.2", Orgs: []loadnet.OrgSpec{{URI: orgPhysio, Name: "Physio"}}},
 		},
 	})
@@ -353,6 +363,78 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 func btoi(b bool) int {
 	if b {
 		return 1
+	}
+	return 0
+}
+
+// TestTwoProviders_TwoWorkerProcesses: provider A runs its web and SMD
+// listener in one process and its workers in two others, all on one
+// database. Every message is sent exactly once: the receiver answers no
+// deliver with "duplicate" and holds one copy of each, and both worker
+// processes took part.
+func TestTwoProviders_TwoWorkerProcesses(t *testing.T) {
+	t.Parallel()
+	a, b := startNetwork(t, func(s *loadnet.ProviderSpec) { s.Role = "web,smd" })
+	ctx := context.Background()
+	for _, name := range []string{"worker1", "worker2"} {
+		w, err := a.StartWorker(ctx, name)
+		if err != nil {
+			t.Fatalf("start %s: %v", name, err)
+		}
+		t.Cleanup(func() {
+			if err := w.Stop(); err != nil {
+				t.Errorf("stop %s: %v", name, err)
+			}
+		})
+	}
+	ids := sendMany(t, a, orgGP, orgPhysio, 200, 0)
+	waitFinal(t, a, orgGP, ids, 2*time.Minute)
+	checkExactlyOnce(t, a, orgGP, b, orgPhysio, ids)
+	metrics := "http://" + b.HTTPAddr + "/metrics"
+	if n := metric(t, metrics, `smd_inbound_requests_total{outcome="accepted"}`); n != 200 {
+		t.Errorf("receiver accepted %v deliveries, want 200", n)
+	}
+	if n := metric(t, metrics, `smd_inbound_requests_total{outcome="duplicate"}`); n != 0 {
+		t.Errorf("receiver answered %v deliveries as duplicates: a message was sent twice", n)
+	}
+	url, err := a.DatabaseURL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var workers int
+	err = conn.QueryRow(ctx, `SELECT count(DISTINCT attempted_by[array_length(attempted_by, 1)])
+		FROM river_job WHERE kind = 'smd.send' AND state = 'completed'`).Scan(&workers)
+	if err != nil || workers != 2 {
+		t.Errorf("sends completed by %d worker processes (%v), want 2", workers, err)
+	}
+}
+
+// metric reads one sample's value from a Prometheus text endpoint; an
+// absent series is 0.
+func metric(t *testing.T, url, series string) float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
 	}
 	return 0
 }

@@ -64,6 +64,9 @@ type ProviderSpec struct {
 	Orgs []OrgSpec
 	// Env is extra KEY=VALUE settings for this provider only.
 	Env []string
+	// Role is the serve process's --role (default all); with a role
+	// without "worker", add worker processes with StartWorker.
+	Role string
 }
 
 // OrgSpec is an organisation a provider hosts.

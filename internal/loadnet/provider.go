@@ -115,22 +115,41 @@ func (p *Provider) Start(ctx context.Context) error {
 	if p.proc != nil && p.proc.running() {
 		return errors.New("already running")
 	}
-	logf, err := os.OpenFile(p.LogFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	role := p.spec.Role
+	if role == "" {
+		role = "all"
+	}
+	marker := readyLine
+	if !strings.Contains(role, "worker") && role != "all" {
+		marker = "SMD endpoint (mutual TLS)"
+	}
+	pr, err := p.launch(ctx, p.Name, marker, "serve", "--migrate", "--role", role)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(logf, "--- loadnet: starting %s at %s\n", p.Name, time.Now().Format(time.RFC3339Nano))
+	p.proc = pr
+	return nil
+}
+
+// launch runs the portal binary with the provider's settings and waits for
+// marker on its standard output.
+func (p *Provider) launch(ctx context.Context, name, marker string, args ...string) (*process, error) {
+	logf, err := os.OpenFile(p.LogFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(logf, "--- loadnet: starting %s at %s\n", name, time.Now().Format(time.RFC3339Nano))
 	ready := make(chan struct{})
-	cmd := exec.Command(p.net.opts.Binary, "serve", "--migrate")
+	cmd := exec.Command(p.net.opts.Binary, args...)
 	cmd.Env = append(baseEnv(), p.env...)
-	cmd.Stdout = &watchWriter{w: logf, marker: []byte(readyLine), ready: ready}
+	cmd.Stdout = &watchWriter{w: logf, marker: []byte(marker), ready: ready}
 	cmd.Stderr = logf
 	cmd.WaitDelay = 5 * time.Second
 	// If this process dies, the provider stops (and stops its PostgreSQL).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return fmt.Errorf("start portal serve: %w", err)
+		return nil, fmt.Errorf("start portal %s: %w", args[0], err)
 	}
 	pr := &process{cmd: cmd, exited: make(chan struct{})}
 	go func() {
@@ -138,23 +157,54 @@ func (p *Provider) Start(ctx context.Context) error {
 		logf.Close()
 		close(pr.exited)
 	}()
-	p.proc = pr
 	timer := time.NewTimer(p.net.opts.StartTimeout)
 	defer timer.Stop()
 	select {
 	case <-ready:
-		p.net.logf("Started provider %s (pid %d, SMD %s)", p.Name, cmd.Process.Pid, p.SMDURL)
-		return nil
+		p.net.logf("Started %s (pid %d, SMD %s)", name, cmd.Process.Pid, p.SMDURL)
+		return pr, nil
 	case <-pr.exited:
-		return fmt.Errorf("portal serve exited during start-up: %v\n%s", pr.err, tail(p.LogFile))
+		return nil, fmt.Errorf("portal %s exited during start-up: %v\n%s", args[0], pr.err, tail(p.LogFile))
 	case <-timer.C:
-		err = fmt.Errorf("portal serve not ready within %s", p.net.opts.StartTimeout)
+		err = fmt.Errorf("portal %s not ready within %s", args[0], p.net.opts.StartTimeout)
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
 	_ = cmd.Process.Kill()
 	<-pr.exited
-	return fmt.Errorf("%w\n%s", err, tail(p.LogFile))
+	return nil, fmt.Errorf("%w\n%s", err, tail(p.LogFile))
+}
+
+// Worker is an extra `portal serve --role worker` process sharing a
+// provider's database.
+type Worker struct{ pr *process }
+
+// StartWorker starts a worker process for the provider (which must run:
+// the worker adopts its embedded PostgreSQL).
+func (p *Provider) StartWorker(ctx context.Context, name string) (*Worker, error) {
+	pr, err := p.launch(ctx, p.Name+"/"+name, readyLine, "serve", "--role", "worker")
+	if err != nil {
+		return nil, err
+	}
+	return &Worker{pr: pr}, nil
+}
+
+// Stop stops the worker gracefully (SIGTERM) and waits.
+func (w *Worker) Stop() error {
+	if !w.pr.running() {
+		return w.pr.err
+	}
+	if err := w.pr.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	select {
+	case <-w.pr.exited:
+		return w.pr.err
+	case <-time.After(stopTimeout):
+		_ = w.pr.cmd.Process.Kill()
+		<-w.pr.exited
+		return fmt.Errorf("worker did not stop within %s of SIGTERM: killed", stopTimeout)
+	}
 }
 
 // Stop stops the provider gracefully (SIGTERM) and waits: it finishes the
