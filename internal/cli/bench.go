@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
+	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +43,7 @@ func runBench(ctx context.Context, env Env, args []string) error {
 	binary := fs.String("binary", "", "portal binary the providers run (default: this one)")
 	dir := fs.String("dir", "", "working directory, kept afterwards (default: a temporary one, removed)")
 	workers := fs.Int("workers", 0, "jobs worked at once per queue in each provider (default: PORTAL_WORKERS's default)")
+	profile := fs.String("profile", "", "directory for 20-second CPU profiles of each provider, taken as the run starts (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -66,6 +70,18 @@ func runBench(ctx context.Context, env Env, args []string) error {
 	if *workers > 0 {
 		opts.Env = []string{"PORTAL_WORKERS=" + strconv.Itoa(*workers)}
 	}
+	debugAddrs := map[string]string{}
+	if *profile != "" {
+		for i := range opts.Providers {
+			sp := &opts.Providers[i]
+			addr, err := freeLoopbackAddr(sp.Host)
+			if err != nil {
+				return err
+			}
+			debugAddrs[sp.Name] = addr
+			sp.Env = append(sp.Env, "PORTAL_DEBUG_ADDR="+addr)
+		}
+	}
 	setup := time.Now()
 	network, err := loadnet.Start(ctx, opts)
 	if err != nil {
@@ -78,7 +94,20 @@ func runBench(ctx context.Context, env Env, args []string) error {
 	}()
 	logf("set-up took %s", time.Since(setup).Round(time.Millisecond))
 	b := &bench{a: network.Providers[0], b: network.Providers[1], n: *n, size: *size, logf: logf}
-	return b.run(ctx, env.Stdout)
+	var profiles sync.WaitGroup
+	for name, addr := range debugAddrs {
+		profiles.Go(func() {
+			path := filepath.Join(*profile, name+".cpu.pprof")
+			if err := fetchProfile(ctx, "http://"+addr+"/debug/pprof/profile?seconds=20", path); err != nil {
+				logf("profile of %s: %v", name, err)
+				return
+			}
+			logf("wrote %s", path)
+		})
+	}
+	err = b.run(ctx, env.Stdout)
+	profiles.Wait()
+	return err
 }
 
 // bench is one run: A→B and B→A traffic and what it measured.
@@ -311,4 +340,42 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// freeLoopbackAddr returns host:port with a port that was free just now.
+func freeLoopbackAddr(host string) (string, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// fetchProfile saves a pprof profile from url to path.
+func fetchProfile(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -138,6 +139,16 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		servers = append(servers, smd)
 		fmt.Fprintf(env.Stdout, "SMD endpoint (mutual TLS) at %s\n", cfg.SMD.URL)
 	}
+	if addr := env.Getenv("PORTAL_DEBUG_ADDR"); addr != "" {
+		// Go's profiler, for measuring the pipeline; loopback only.
+		d, err := listen(addr, "PORTAL_DEBUG_ADDR", newServer(debugHandler(), log), "", "")
+		if err != nil {
+			closeAll()
+			return err
+		}
+		d.srv.WriteTimeout = 0 // profiles stream for their duration
+		servers = append(servers, d)
+	}
 	if roles[roleWorker] {
 		if err := jobClient.Start(ctx); err != nil {
 			closeAll()
@@ -151,6 +162,15 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		}
 		return jobClient.Stop(ctx) // finishes the jobs in hand
 	})
+}
+
+// debugHandler serves net/http/pprof.
+func debugHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // newPipeline builds the SMD pipeline and its job client (working jobs
