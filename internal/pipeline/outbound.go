@@ -248,7 +248,7 @@ func (p *Pipeline) providerURI() string {
 // are returned for River to retry; refusals as errPermanent.
 func (p *Pipeline) deliver(ctx context.Context, m store.Message, sm wire.SealedMessage) error {
 	if p.client == nil {
-		return errors.New("this process has no SMD client identity (PORTAL_SMD_TLS_CERT)")
+		return errPermanent{"This portal has no SMD identity to deliver with (PORTAL_SMD_TLS_CERT and PORTAL_SMD_TLS_KEY)."}
 	}
 	if _, err := p.st.CountAttempt(ctx, m.ID); err != nil {
 		return err
