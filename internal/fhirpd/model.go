@@ -1,0 +1,195 @@
+// Package fhirpd reads an HL7 AU FHIR Provider Directory bundle (FHIR R4
+// JSON, SMD.md §3.4) into a typed, fully resolved Directory, and lists the
+// SMD endpoints in it as Targets for the directory import.
+//
+// Parse is all-or-nothing: it returns either a complete Directory or a
+// *ValidationError listing every problem found, so a caller never imports
+// half a bundle. Warnings (skipped resource types, expired certificates)
+// travel with the Directory.
+//
+// Not covered: FHIR XML, contained resources, paging (Bundle.link next) and
+// PractitionerRole/HealthcareService period or availability.
+package fhirpd
+
+import (
+	"crypto/x509"
+	"time"
+)
+
+// Identifier systems and extension URLs (SMD.md §3.4).
+const (
+	SystemHPIO           = "http://ns.electronichealth.net.au/id/hi/hpio/1.0"
+	SystemHPII           = "http://ns.electronichealth.net.au/id/hi/hpii/1.0"
+	SystemProviderNumber = "http://ns.electronichealth.net.au/id/medicare-provider-number"
+	SystemSMDTarget      = "http://ns.electronichealth.net.au/smd/target"
+
+	// SystemSMDInterfaces is the AU PD code system of the five SMD
+	// interface URIs; SystemAUConnectionType is AU Base's copy of it.
+	SystemSMDInterfaces    = "http://hl7.org.au/fhir/CodeSystem/smd-interfaces"
+	SystemAUConnectionType = "http://hl7.org.au/fhir/CodeSystem/au-connection-type-interface"
+	// SystemFHIRConnectionType is the core FHIR code system (hl7-fhir-rest
+	// and friends); its codes are known but never SMD.
+	SystemFHIRConnectionType = "http://terminology.hl7.org/CodeSystem/endpoint-connection-type"
+	// SystemAUEndpointConnectionType is used by the ADHA HCPD example
+	// ("secure-messaging"). UNCONFIRMED which SMD interface it stands for,
+	// so such endpoints are accepted but not turned into Targets.
+	SystemAUEndpointConnectionType = "http://terminology.hl7.org.au/CodeSystem/endpoint-connection-type"
+
+	ExtReceivingFacility    = "http://hl7.org.au/fhir/StructureDefinition/au-receivingfacility"
+	ExtReceivingApplication = "http://hl7.org.au/fhir/StructureDefinition/au-receivingapplication"
+	ExtEncryptionCert       = "http://hl7.org.au/fhir/StructureDefinition/encryption-certificate-pem-x509"
+
+	// HPIOURIPrefix + the 16 digits is an organisation's SMD address.
+	HPIOURIPrefix = SystemHPIO + "/"
+)
+
+// SMD interface URIs (SMD.md §1.3), the codes of SystemSMDInterfaces.
+const (
+	IntfSMD  = "http://ns.electronichealth.net.au/smd/intf/SealedMessageDelivery/TLS/2010"
+	IntfSIMD = "http://ns.electronichealth.net.au/smd/intf/SealedImmediateMessageDelivery/TLS/2010"
+	IntfSMR  = "http://ns.electronichealth.net.au/smd/intf/SealedMessageRetrieval/TLS/2010"
+	IntfTRD  = "http://ns.electronichealth.net.au/smd/intf/TransportResponseDelivery/TLS/2010"
+	IntfTRR  = "http://ns.electronichealth.net.au/smd/intf/TransportResponseRetrieval/TLS/2010"
+)
+
+var smdInterfaces = map[string]bool{IntfSMD: true, IntfSIMD: true, IntfSMR: true, IntfTRD: true, IntfTRR: true}
+
+// Limits bounds what Parse accepts. Zero fields take the defaults.
+type Limits struct {
+	MaxBytes   int64 // default 20 MB
+	MaxEntries int   // default 10 000
+	MaxDepth   int   // JSON nesting, default 64
+	// Now is the clock for certificate expiry; nil means time.Now.
+	Now func() time.Time
+}
+
+// Default limits.
+const (
+	DefaultMaxBytes   = 20 << 20
+	DefaultMaxEntries = 10000
+	DefaultMaxDepth   = 64
+)
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultMaxBytes
+	}
+	if l.MaxEntries <= 0 {
+		l.MaxEntries = DefaultMaxEntries
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultMaxDepth
+	}
+	if l.Now == nil {
+		l.Now = time.Now
+	}
+	return l
+}
+
+// Directory is a parsed, validated bundle. Reference fields hold the id of
+// the resolved resource (look it up with the maps); they are empty when the
+// bundle had no reference there.
+type Directory struct {
+	Organizations      map[string]*Organization
+	Practitioners      map[string]*Practitioner
+	PractitionerRoles  map[string]*PractitionerRole
+	HealthcareServices map[string]*HealthcareService
+	Locations          map[string]*Location
+	Endpoints          map[string]*Endpoint
+	// Warnings are problems that do not stop an import.
+	Warnings []Problem
+}
+
+// Address is the first FHIR address of a resource, flattened.
+type Address struct {
+	Address  string // lines joined with ", "
+	Suburb   string // FHIR address.city
+	State    string
+	Postcode string
+}
+
+// Organization is a FHIR Organization.
+type Organization struct {
+	ID   string
+	Name string
+	HPIO string // 16 digits, validated
+	Address
+}
+
+// HumanName is the first FHIR name of a Practitioner.
+type HumanName struct {
+	Family string
+	Given  []string
+	Prefix []string
+}
+
+// Practitioner is a FHIR Practitioner.
+type Practitioner struct {
+	ID              string
+	Name            HumanName
+	HPII            string // 16 digits, validated
+	ProviderNumbers []string
+}
+
+// PractitionerRole is a FHIR PractitionerRole.
+type PractitionerRole struct {
+	ID           string
+	Practitioner string
+	Organization string
+	Locations    []string
+	Specialties  []string // text (or display, or code) of specialty
+	Codes        []string // text (or display, or code) of code
+	Endpoints    []string
+	Active       bool // absent counts as active (FHIR default meaning)
+}
+
+// HealthcareService is a FHIR HealthcareService.
+type HealthcareService struct {
+	ID           string
+	Name         string
+	Organization string // providedBy
+	Locations    []string
+	Types        []string
+	Endpoints    []string
+}
+
+// Location is a FHIR Location.
+type Location struct {
+	ID   string
+	Name string
+	Address
+}
+
+// HL7Identifier is an HD-like receiving facility or application extension
+// (MSH-5/MSH-6 components).
+type HL7Identifier struct {
+	NamespaceID     string
+	UniversalID     string
+	UniversalIDType string
+}
+
+// Endpoint is a FHIR Endpoint.
+type Endpoint struct {
+	ID                   string
+	Name                 string
+	Status               string
+	Address              string // https URL
+	ManagingOrganization string
+	ConnectionTypes      []string // codes (SMD interface URIs for SMD endpoints)
+	PayloadTypes         []string // codes
+	SMDTarget            string
+	ReceivingFacility    *HL7Identifier
+	ReceivingApplication *HL7Identifier
+	EncryptionCertPEM    string // normalised PEM, "" if absent
+	EncryptionCert       *x509.Certificate
+}
+
+// HasConnectionType reports whether code is among e's connection types.
+func (e *Endpoint) HasConnectionType(code string) bool {
+	for _, c := range e.ConnectionTypes {
+		if c == code {
+			return true
+		}
+	}
+	return false
+}
