@@ -84,7 +84,7 @@ type (
 		Address *rawAddress `json:"address"`
 	}
 	rawEndpoint struct {
-		Extension            []rawExtension `json:"extension"`
+		Extension            []rawExtension  `json:"extension"`
 		Identifier           []rawIdentifier `json:"identifier"`
 		Status               string          `json:"status"`
 		ConnectionType       *rawCoding      `json:"connectionType"`
