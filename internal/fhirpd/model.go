@@ -9,6 +9,24 @@
 //
 // Not covered: FHIR XML, contained resources, paging (Bundle.link next) and
 // PractitionerRole/HealthcareService period or availability.
+//
+// Read from the AU PD IG digest (SMD.md §3.4) but UNCONFIRMED against the
+// IG text itself:
+//   - addressing an endpoint by its SMD target identifier when its
+//     organisation has no HPI-O (the IG only calls it "suitable for Secure
+//     Message Delivery interface metadata content");
+//   - the PEM extension's exact lexical form: the oridashi sample drops the
+//     line breaks, so any whitespace layout and a bare base64 body are
+//     accepted;
+//   - a connectionType without a system (accepted if the code is an SMD
+//     interface URI) and the HCPD code "secure-messaging" (accepted, but
+//     not a Target because it names no interface);
+//   - the ADHA HCPD extension URLs (data-encipherment-certificate,
+//     receiving-facility/-application) are not known here, so HCPD
+//     endpoints' certificates are not read;
+//   - references: an absolute URL that matches no fullUrl still resolves
+//     to a bundle resource of the same "Type/id" (lenient; FHIR resolves
+//     it against the server base).
 package fhirpd
 
 import (

@@ -204,3 +204,32 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestNormalisePEM(t *testing.T) {
+	good := goodCertPEM(t)
+	body := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(good), pemBegin), pemEnd))
+	tests := []struct {
+		name, in string
+		ok       bool
+	}{
+		{"standard", good, true},
+		{"no line breaks", strings.ReplaceAll(good, "\n", ""), true},
+		{"spaces for line breaks", strings.ReplaceAll(good, "\n", " "), true},
+		{"bare base64", body, true},
+		{"two certificates", good + good, false},
+		{"text after END", good + "junk", false},
+		{"not base64", pemBegin + "@@@@" + pemEnd, false},
+		{"empty", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			norm, der, err := NormalisePEM(tt.in)
+			if (err == nil) != tt.ok {
+				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
+			}
+			if tt.ok && (norm != good || len(der) == 0) {
+				t.Errorf("normalised = %q, want %q", norm, good)
+			}
+		})
+	}
+}
