@@ -15,6 +15,17 @@ type Message struct {
 	Segments []Segment
 	// Component is the component separator (MSH-2, usually '^').
 	Component byte
+	// d holds all the delimiters MSH-1 and MSH-2 declare, for Value.
+	d delims
+}
+
+// Value unescapes a field, component or subcomponent taken from m (fields
+// are kept raw by Parse), with the delimiters m declares.
+func (m *Message) Value(s string) string {
+	if m.d.esc == 0 {
+		return Unescape(s)
+	}
+	return m.d.unescape(s)
 }
 
 // Segment is one segment: Fields[0] is the segment ID. For MSH, Fields[1]
@@ -51,7 +62,7 @@ func Parse(b []byte) (*Message, error) {
 	if i := bytes.IndexByte(enc, fs); i < 4 {
 		return nil, errors.New("hl7: MSH-2 must declare the component, repetition, escape and subcomponent separators")
 	}
-	m := &Message{Component: enc[0]}
+	m := &Message{Component: enc[0], d: delims{fs, enc[0], enc[1], enc[2], enc[3]}}
 	text := strings.ReplaceAll(strings.ReplaceAll(string(b), "\r\n", "\r"), "\n", "\r")
 	for i, line := range strings.Split(text, "\r") {
 		if line == "" {
