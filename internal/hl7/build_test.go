@@ -348,9 +348,40 @@ func FuzzParse(f *testing.F) {
 		}
 		m.Patient()
 		m.Text()
+		m.Acknowledged()
+		m.ReferralStatus()
 		m.Attachments()
 		m.Value(m.MSH().Field(10))
 		Ack(m, "AA", "x", time.Time{}, "1")
 		ReferralResponse(ResponseInput{Referral: m, Status: StatusAccepted})
 	})
+}
+
+func TestAcknowledged_ReferralStatus(t *testing.T) {
+	read := func(name string) *Message {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mustParse(t, b)
+	}
+	for _, tc := range []struct {
+		name, code, id, text, status, reason string
+	}{
+		{"ack-cda-package.hl7", "AE", "MDM-0001", "Unknown patient | check IHI", "", ""},
+		{"ack-referral.hl7", "AA", "REF-0001", "", "", ""},
+		{"rri-accepted.hl7", "AA", "REF-0001", "", StatusAccepted, ""},
+		{"rri-declined.hl7", "AA", "REF-0001", "", StatusDeclined, "Not our specialty;\nsee ortho"},
+		{"rri-more-info.hl7", "AA", "REF-0001", "", StatusMoreInfo, "Please send the X-ray"},
+		{"referral.hl7", "", "", "", "P", "Knee pain | swelling"},
+	} {
+		m := read(tc.name)
+		code, id, text, ok := m.Acknowledged()
+		if code != tc.code || id != tc.id || text != tc.text || ok != (tc.code != "") {
+			t.Errorf("%s: Acknowledged = %q %q %q %v", tc.name, code, id, text, ok)
+		}
+		if st, reason := m.ReferralStatus(); st != tc.status || reason != tc.reason {
+			t.Errorf("%s: ReferralStatus = %q %q", tc.name, st, reason)
+		}
+	}
 }

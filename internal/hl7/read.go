@@ -100,3 +100,34 @@ func (m *Message) reps(field string) []string {
 }
 
 func first(s []string) string { return s[0] }
+
+// Acknowledged reads the first MSA (of an ACK or RRI): the code (AA, AE,
+// AR, ...), the acknowledged MSH-10 and the text, unescaped; ok is false
+// when there is no MSA.
+func (m *Message) Acknowledged() (code, controlID, text string, ok bool) {
+	msa := m.All("MSA")
+	if len(msa) == 0 {
+		return "", "", "", false
+	}
+	s := msa[0]
+	return m.Value(s.Field(1)), m.Value(s.Field(2)), m.Value(s.Field(3)), true
+}
+
+// ReferralStatus is RF1-1.1 of an RRI (StatusAccepted, StatusDeclined,
+// StatusMoreInfo) and its reason: NTE-3 lines, as ReferralResponse writes
+// it (UNCONFIRMED placement), else RF1-10 text.
+func (m *Message) ReferralStatus() (status, reason string) {
+	rf1 := m.All("RF1")
+	if len(rf1) == 0 {
+		return "", ""
+	}
+	status = m.Value(component(m, rf1[0].Field(1), 0))
+	var lines []string
+	for _, n := range m.All("NTE") {
+		lines = append(lines, m.Value(n.Field(3)))
+	}
+	if len(lines) == 0 {
+		return status, m.Value(component(m, rf1[0].Field(10), 1))
+	}
+	return status, strings.Join(lines, "\n")
+}
