@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
+	"github.com/opensmd/portal/internal/fhirpd"
 	"github.com/opensmd/portal/internal/provider"
 	"github.com/opensmd/portal/internal/store"
 )
@@ -87,6 +89,9 @@ func runTrust(ctx context.Context, env Env, args []string) error {
 // runDirectory implements `portal directory add`: add or replace an
 // organisation messages can be sent to.
 func runDirectory(ctx context.Context, env Env, args []string) error {
+	if len(args) > 0 && args[0] == "import" {
+		return runDirectoryImport(ctx, env, args[1:])
+	}
 	if len(args) == 0 || args[0] != "add" {
 		return usageError{"usage: portal directory add --org-uri URI --name NAME --endpoint URL --cert FILE --category URI [--category URI …]"}
 	}
@@ -134,4 +139,48 @@ func readNamedFile(path, what string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s file: %w", what, err)
 	}
 	return b, nil
+}
+
+// runDirectoryImport implements `portal directory import`: the SMD
+// endpoints of an HL7 AU FHIR Provider Directory bundle (JSON) become
+// directory entries; any problem imports nothing.
+func runDirectoryImport(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet("directory import", env)
+	file := fs.String("file", "", "FHIR R4 Bundle (JSON) of Organization, PractitionerRole, HealthcareService, Location and Endpoint resources")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *file == "" {
+		return usageError{"usage: portal directory import --file BUNDLE.json"}
+	}
+	f, err := os.Open(*file)
+	if err != nil {
+		return fmt.Errorf("read bundle: %w", err)
+	}
+	defer f.Close()
+	d, err := fhirpd.Parse(f, fhirpd.Limits{})
+	if err != nil {
+		var ve *fhirpd.ValidationError
+		if errors.As(err, &ve) {
+			for _, p := range ve.Problems {
+				fmt.Fprintf(env.Stderr, "  entry %d %s/%s %s: %s\n", p.Entry, p.Resource, p.ID, p.Path, p.Message)
+			}
+			return fmt.Errorf("the bundle has %d problem(s); nothing was imported", len(ve.Problems))
+		}
+		return err
+	}
+	for _, w := range d.Warnings {
+		fmt.Fprintf(env.Stderr, "  warning: entry %d %s/%s %s: %s\n", w.Entry, w.Resource, w.ID, w.Path, w.Message)
+	}
+	return withStore(ctx, env, func(st *store.Store, _ []byte) error {
+		entries, err := provider.ImportDirectory(ctx, st, d)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			fmt.Fprintf(env.Stdout, "%s (%s) at %s\n", e.Name, e.OrgURI, e.EndpointURL)
+		}
+		fmt.Fprintf(env.Stdout, "Imported %d directory entr%s.\n", len(entries), plural(len(entries), "y", "ies"))
+		return nil
+	})
 }
