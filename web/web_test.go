@@ -298,8 +298,21 @@ func TestSetup_FirstRunCreatesOrganisationOnce(t *testing.T) {
 		t.Error("valid fields not kept after an error")
 	}
 	form.Set("hpio", hi.WithCheckDigit("800362000000001"))
-	form.Set("password", "riverbend admin password")
-	form.Set("confirm", "riverbend admin password")
+	for pw, want := range map[string]string{
+		"riverbend admin password": "Do not build the password from your e-mail address, name or organisation",
+		"1qaz2wsx3edc4rfv":         "one of the most common passwords",
+		"sunshine!!2026":           "common password with numbers or symbols added",
+		"abcdefghijklmnop":         "repetitive or sequential",
+	} {
+		form.Set("password", pw)
+		form.Set("confirm", pw)
+		p := br.post("/setup?token="+token, "/setup", form)
+		if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, want) {
+			t.Fatalf("password %q: %d, want 422 with %q", pw, p.status, want)
+		}
+	}
+	form.Set("password", "kettle orchard lantern")
+	form.Set("confirm", "kettle orchard lantern")
 	if p := br.post("/setup?token="+token, "/setup", form); p.status != http.StatusSeeOther || p.location != "/login" {
 		t.Fatalf("valid set-up: %d %q", p.status, p.location)
 	}

@@ -328,7 +328,7 @@ func (f *SetupForm) Validate() map[string]string {
 	if !ValidEmail(f.Email) {
 		errs["Email"] = "Enter an e-mail address such as name@example.org."
 	}
-	if msg := PasswordProblem(f.Password); msg != "" {
+	if msg := PasswordProblem(f.Password, f.Email, f.AdminName, f.OrgName); msg != "" {
 		errs["Password"] = msg
 	} else if f.Password != f.Confirm {
 		errs["Confirm"] = "The two passwords do not match."
@@ -364,18 +364,6 @@ func (s *Service) Setup(ctx context.Context, token string, f SetupForm, ip strin
 			Detail: map[string]string{"hpio": org.HPIO}})
 	})
 	return admin, err
-}
-
-// PasswordProblem returns why password is unacceptable, or "". NIST SP
-// 800-63B: length, no composition rules.
-func PasswordProblem(password string) string {
-	if n := len([]rune(password)); n < 12 {
-		return "Use at least 12 characters; a few unrelated words make a strong password."
-	}
-	if len(password) > 256 {
-		return "Use at most 256 characters."
-	}
-	return ""
 }
 
 // ValidEmail is a plain shape check; delivery proves the rest.
