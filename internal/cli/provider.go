@@ -59,8 +59,11 @@ func runOrg(ctx context.Context, env Env, args []string) error {
 // runTrust implements `portal trust add`: add CA certificates as trust
 // anchors.
 func runTrust(ctx context.Context, env Env, args []string) error {
+	if len(args) > 0 && args[0] == "crl" {
+		return runTrustCRL(ctx, env, args[1:])
+	}
 	if len(args) == 0 || args[0] != "add" {
-		return usageError{"usage: portal trust add --ca FILE"}
+		return usageError{"usage: portal trust add --ca FILE | portal trust crl --file FILE"}
 	}
 	fs := newFlagSet("trust add", env)
 	caFile := fs.String("ca", "", "PEM file of one or more CA certificates")
@@ -181,6 +184,32 @@ func runDirectoryImport(ctx context.Context, env Env, args []string) error {
 			fmt.Fprintf(env.Stdout, "%s (%s) at %s\n", e.Name, e.OrgURI, e.EndpointURL)
 		}
 		fmt.Fprintf(env.Stdout, "Imported %d directory entr%s.\n", len(entries), plural(len(entries), "y", "ies"))
+		return nil
+	})
+}
+
+// runTrustCRL implements `portal trust crl`: store a revocation list from
+// a trusted CA; the certificates it lists are refused as signers.
+func runTrustCRL(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet("trust crl", env)
+	file := fs.String("file", "", "CRL file (PEM \"X509 CRL\" or DER) signed by a trust anchor")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *file == "" {
+		return usageError{"usage: portal trust crl --file FILE"}
+	}
+	b, err := readNamedFile(*file, "CRL")
+	if err != nil {
+		return err
+	}
+	return withStore(ctx, env, func(st *store.Store, _ []byte) error {
+		c, err := provider.AddCRL(ctx, st, b)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "Stored the revocation list of %s (this update %s); workers apply it within 30 s.\n",
+			c.Issuer, c.ThisUpdate.UTC().Format("2006-01-02 15:04"))
 		return nil
 	})
 }

@@ -24,6 +24,7 @@ var ErrNoSigningKey = errors.New("provider: no active, valid signing key")
 type Keyring struct {
 	keys    map[string][]orgKey // by organisation ID, newest active_from first
 	anchors []*x509.Certificate
+	revoked revokedSet
 }
 
 type orgKey struct {
@@ -62,6 +63,9 @@ func Load(ctx context.Context, st *store.Store, master []byte) (*Keyring, error)
 			return nil, fmt.Errorf("load keyring: trust anchor %s: %w", a.ID, err)
 		}
 		kr.anchors = append(kr.anchors, c)
+	}
+	if kr.revoked, err = loadRevoked(ctx, st, kr.anchors); err != nil {
+		return nil, fmt.Errorf("load keyring: %w", err)
 	}
 	return kr, nil
 }
@@ -120,14 +124,19 @@ func (kr *Keyring) Signer(orgID string, now time.Time) (xspp.Signer, error) {
 }
 
 // Trust returns a Verifier whose Roots are the trust anchors (an empty
-// pool, which trusts nothing, when there are none). Callers may set its
-// other fields; each call returns a new Verifier.
+// pool, which trusts nothing, when there are none) and which refuses
+// certificates on the anchors' current revocation lists. Callers may set
+// its other fields; each call returns a new Verifier.
 func (kr *Keyring) Trust() *pki.Verifier {
 	pool := x509.NewCertPool()
 	for _, c := range kr.anchors {
 		pool.AddCert(c)
 	}
-	return &pki.Verifier{Roots: pool}
+	v := &pki.Verifier{Roots: pool}
+	if len(kr.revoked) > 0 {
+		v.Revoked = kr.revoked.revoked
+	}
+	return v
 }
 
 // KeyCache serves a Keyring reloaded from the database at most every TTL,

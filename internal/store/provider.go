@@ -180,3 +180,40 @@ func (s *Store) DirectoryEntryByOrgURI(ctx context.Context, orgURI string) (Dire
 		`SELECT `+directoryColumns+` FROM directory_entries WHERE org_uri = $1`, orgURI))
 	return out, normalise(err, "load directory entry")
 }
+
+// CRL is a stored certificate revocation list.
+type CRL struct {
+	ID         string
+	Issuer     string
+	DER        []byte
+	ThisUpdate time.Time
+	NextUpdate *time.Time
+	AddedAt    time.Time
+}
+
+// AddCRL stores a revocation list; the same list twice is stored once.
+func (s *Store) AddCRL(ctx context.Context, c CRL) (CRL, error) {
+	err := s.db.QueryRow(ctx, `INSERT INTO crls (issuer, crl_der, this_update, next_update) VALUES ($1, $2, $3, $4)
+		ON CONFLICT ((sha256(crl_der))) DO UPDATE SET issuer = excluded.issuer
+		RETURNING id, added_at`, c.Issuer, c.DER, c.ThisUpdate, c.NextUpdate).Scan(&c.ID, &c.AddedAt)
+	return c, normalise(err, "add CRL")
+}
+
+// LatestCRLs returns the newest list (by thisUpdate) of each issuer.
+func (s *Store) LatestCRLs(ctx context.Context) ([]CRL, error) {
+	rows, err := s.db.Query(ctx, `SELECT DISTINCT ON (issuer) id, issuer, crl_der, this_update, next_update, added_at
+		FROM crls ORDER BY issuer, this_update DESC, added_at DESC`)
+	if err != nil {
+		return nil, normalise(err, "list CRLs")
+	}
+	defer rows.Close()
+	var out []CRL
+	for rows.Next() {
+		var c CRL
+		if err := rows.Scan(&c.ID, &c.Issuer, &c.DER, &c.ThisUpdate, &c.NextUpdate, &c.AddedAt); err != nil {
+			return nil, normalise(err, "scan CRL")
+		}
+		out = append(out, c)
+	}
+	return out, normalise(rows.Err(), "list CRLs")
+}
