@@ -2,16 +2,26 @@ package cli
 
 import (
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
 
+	"github.com/opensmd/portal/internal/provider"
 	"github.com/opensmd/portal/internal/store"
 )
 
 // runAudit implements `portal audit verify`: recompute the audit trail's
 // hash chain and name the first changed, deleted or reordered row.
 func runAudit(ctx context.Context, env Env, args []string) error {
+	if len(args) > 0 && args[0] == "export" {
+		return runAuditExport(ctx, env, args[1:])
+	}
 	if len(args) == 0 || args[0] != "verify" {
-		return usageError{"usage: portal audit verify"}
+		return usageError{"usage: portal audit verify | portal audit export --org URI [--format csv|json]"}
 	}
 	fs := newFlagSet("audit verify", env)
 	if err := fs.Parse(args[1:]); err != nil {
@@ -28,4 +38,60 @@ func runAudit(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "Audit trail intact: %d rows, hash chain verified.\n", n)
 		return nil
 	})
+}
+
+// runAuditExport implements `portal audit export`: an organisation's audit
+// events as CSV or JSON, oldest first.
+func runAuditExport(ctx context.Context, env Env, args []string) error {
+	fs := newFlagSet("audit export", env)
+	org := fs.String("org", "", "organisation URI (hosted here)")
+	format := fs.String("format", "csv", "csv or json")
+	limit := fs.Int("limit", 100000, "at most this many of the newest events")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *org == "" || (*format != "csv" && *format != "json") {
+		return usageError{"usage: portal audit export --org URI [--format csv|json] [--limit N]"}
+	}
+	hpio, err := provider.HPIOFromURI(*org)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	return withStore(ctx, env, func(st *store.Store, _ []byte) error {
+		o, err := st.OrganisationByHPIO(ctx, hpio)
+		if err != nil {
+			return fmt.Errorf("organisation %s: %w", *org, err)
+		}
+		events, err := st.OrgAuditEvents(ctx, o.ID, *limit)
+		if err != nil {
+			return err
+		}
+		slices.Reverse(events) // oldest first
+		if *format == "json" {
+			enc := json.NewEncoder(env.Stdout)
+			enc.SetIndent("", "  ")
+			if events == nil {
+				events = []store.AuditEvent{}
+			}
+			return enc.Encode(events)
+		}
+		w := csv.NewWriter(env.Stdout)
+		_ = w.Write([]string{"id", "at", "organisation_id", "user_id", "user_name", "action", "ip", "detail"})
+		for _, e := range events {
+			detail, _ := json.Marshal(e.Detail)
+			_ = w.Write([]string{strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339Nano), e.OrganisationID,
+				e.UserID, csvSafe(e.UserName), e.Action, e.IP, csvSafe(string(detail))})
+		}
+		w.Flush()
+		return w.Error()
+	})
+}
+
+// csvSafe defuses spreadsheet formulas: a cell starting with = + - @ (or a
+// tab or carriage return) is prefixed with an apostrophe.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

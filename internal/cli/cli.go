@@ -44,7 +44,7 @@ func commands() map[string]command {
 		"send":         {"send: queue a message from a hosted organisation (prints its invocationId)", runSend},
 		"messages":     {"messages: an organisation's sent and received messages with their timelines", runMessages},
 		"dead-letters": {"dead-letters: messages and responses the pipeline gave up on", runDeadLetters},
-		"audit":        {"audit verify: check the audit trail's hash chain (changed, deleted or reordered rows)", runAudit},
+		"audit":        {"audit verify|export: check the audit trail's hash chain; export an organisation's events as CSV or JSON", runAudit},
 		"bench":        {"bench: two providers as processes, N messages each way; throughput, latency, memory", runBench},
 	}
 }
