@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/opensmd/portal/internal/pgembed"
 )
 
 // Bounds of the portal's lifecycle. A first start runs initdb and every
@@ -304,20 +306,8 @@ func (p *portal) terminate(t *testing.T) error {
 
 // postmasterPID returns the pid of the embedded cluster's running server.
 func postmasterPID(inst *instance) (int, bool) {
-	b, err := os.ReadFile(filepath.Join(inst.DataDir, "pg", "postmaster.pid"))
-	if err != nil {
-		return 0, false
-	}
-	first, _, _ := strings.Cut(string(b), "\n")
-	pid, err := strconv.Atoi(strings.TrimSpace(first))
-	if err != nil || pid <= 0 {
-		return 0, false
-	}
-	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	if err != nil || !strings.HasPrefix(string(comm), "postgres") {
-		return 0, false // stale pid file
-	}
-	return pid, true
+	r, ok, err := pgembed.FindRunning(filepath.Join(inst.DataDir, "pg"), "")
+	return r.PID, ok && err == nil
 }
 
 // killPostmaster stops, by its pid, a PostgreSQL server the portal left

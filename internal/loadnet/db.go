@@ -2,28 +2,19 @@ package loadnet
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/opensmd/portal/internal/config"
 	"github.com/opensmd/portal/internal/jobs"
+	"github.com/opensmd/portal/internal/pgembed"
 	"github.com/opensmd/portal/internal/pipeline"
 	"github.com/opensmd/portal/internal/provider"
 	"github.com/opensmd/portal/internal/store"
-)
-
-// Settings of the embedded cluster that pgembed does not export: it
-// always uses the bootstrap superuser and this database.
-const (
-	pgUser     = "postgres"
-	pgDatabase = "portal"
 )
 
 // database is this process's connection to a provider's database and the
@@ -35,44 +26,13 @@ type database struct {
 }
 
 // DatabaseURL is a connection string for the provider's embedded
-// PostgreSQL, which listens on a unix socket only: the socket directory
-// and port are read from its postmaster.pid, so it must be running.
+// PostgreSQL (unix socket only), which must be running.
 func (p *Provider) DatabaseURL() (string, error) {
-	f, err := readPostmasterPid(filepath.Join(p.DataDir, "pg"))
-	if err != nil {
-		return "", err
+	r, ok, err := pgembed.FindRunning(filepath.Join(p.DataDir, "pg"), "")
+	if err == nil && !ok {
+		err = fmt.Errorf("PostgreSQL of provider %s is not running", p.Name)
 	}
-	if f.socketDir == "" || f.port == 0 {
-		return "", fmt.Errorf("PostgreSQL of provider %s has no unix socket in its postmaster.pid", p.Name)
-	}
-	q := func(v string) string { return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'" }
-	return fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable",
-		q(f.socketDir), f.port, q(pgUser), q(pgDatabase)), nil
-}
-
-type pidFile struct {
-	pid       int
-	port      int
-	socketDir string
-}
-
-// readPostmasterPid parses the lines of postmaster.pid this package needs
-// (pid, port, first socket directory).
-func readPostmasterPid(dataDir string) (pidFile, error) {
-	b, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
-	if err != nil {
-		return pidFile{}, fmt.Errorf("PostgreSQL is not running: %w", err)
-	}
-	lines := strings.Split(string(b), "\n")
-	if len(lines) < 5 {
-		return pidFile{}, errors.New("postmaster.pid is incomplete")
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(lines[0]))
-	if err != nil {
-		return pidFile{}, fmt.Errorf("postmaster.pid: %w", err)
-	}
-	port, _ := strconv.Atoi(strings.TrimSpace(lines[3]))
-	return pidFile{pid: pid, port: port, socketDir: strings.TrimSpace(lines[4])}, nil
+	return r.URL, err
 }
 
 // conn opens the database connection on first use. The pipeline is

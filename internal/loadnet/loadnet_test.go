@@ -1,8 +1,7 @@
 package loadnet
 
 import (
-	"os"
-	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/opensmd/portal/internal/hl7"
@@ -52,23 +51,12 @@ func TestGetenv(t *testing.T) {
 	}
 }
 
-func TestDatabaseURL(t *testing.T) {
-	dir := t.TempDir()
-	p := &Provider{Name: "a", DataDir: dir}
-	if _, err := p.DatabaseURL(); err == nil {
-		t.Fatal("no postmaster.pid: want an error")
-	}
-	if err := os.Mkdir(filepath.Join(dir, "pg"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	pid := "4242\n/data/pg\n1700000000\n5432\n/data/it's/socket\n\n  1234  5678\nready   \n"
-	if err := os.WriteFile(filepath.Join(dir, "pg", "postmaster.pid"), []byte(pid), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	got, err := p.DatabaseURL()
-	want := `host='/data/it\'s/socket' port=5432 user='postgres' dbname='portal' sslmode=disable`
-	if err != nil || got != want {
-		t.Errorf("DatabaseURL() = %q, %v; want %q", got, err, want)
+// Without a running PostgreSQL there is no URL (FindRunning itself is
+// tested in pgembed against a real cluster).
+func TestDatabaseURL_NotRunning(t *testing.T) {
+	p := &Provider{Name: "a", DataDir: t.TempDir()}
+	if _, err := p.DatabaseURL(); err == nil || !strings.Contains(err.Error(), "not running") {
+		t.Fatalf("DatabaseURL() error = %v, want not running", err)
 	}
 }
 

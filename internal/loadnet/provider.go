@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/opensmd/portal/internal/pgembed"
 )
 
 // stopTimeout is how long a provider gets to stop after SIGTERM: serve
@@ -328,15 +330,8 @@ func stopPostgres(dataDir string) error {
 
 // postmasterPID returns the pid of the live server on dataDir.
 func postmasterPID(dataDir string) (int, bool) {
-	f, err := readPostmasterPid(dataDir)
-	if err != nil {
-		return 0, false
-	}
-	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", f.pid))
-	if err != nil || !strings.HasPrefix(string(comm), "postgres") {
-		return 0, false // stale pid file
-	}
-	return f.pid, true
+	r, ok, err := pgembed.FindRunning(dataDir, "")
+	return r.PID, ok && err == nil
 }
 
 // vmHWM reads the peak resident set size of pid from /proc, in bytes.

@@ -154,6 +154,17 @@ func TestStart_AdoptsRunningCluster(t *testing.T) {
 	if got := queryString(t, connect(t, c1.URL()), "select 'still up'"); got != "still up" {
 		t.Error(got)
 	}
+	// Another process finds the running server and its URL.
+	r, ok, err := FindRunning(dataDir, "")
+	if err != nil || !ok || r.URL != c1.URL() || r.PID <= 0 {
+		t.Fatalf("FindRunning = %+v %v %v, want %s", r, ok, err, c1.URL())
+	}
+	if err := c1.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := FindRunning(dataDir, ""); ok || err != nil {
+		t.Fatalf("FindRunning after Stop: ok=%v err=%v", ok, err)
+	}
 }
 
 // TestStart_OrphanIsStoppedByItsAdopter: when the owner of a server dies

@@ -65,3 +65,27 @@ func (p *pidFile) alive() bool {
 	name := strings.TrimSpace(string(comm))
 	return name == "postgres" || name == "postmaster"
 }
+
+// Running is a cluster server found running on a data directory.
+type Running struct {
+	PID int
+	// URL connects to the database asked for over the server's socket.
+	URL string
+}
+
+// FindRunning reports the server running on dataDir (the DataDir of
+// Options), as another process started it, with a URL for database (""
+// means "portal"). ok is false when no live server runs there.
+func FindRunning(dataDir, database string) (r Running, ok bool, err error) {
+	pf, err := readPidFile(dataDir)
+	if err != nil || !pf.alive() {
+		return Running{}, false, err
+	}
+	if pf.socketDir == "" || pf.port == 0 {
+		return Running{}, false, fmt.Errorf("%s of the running server names no unix socket", pidFileName)
+	}
+	if database == "" {
+		database = "portal"
+	}
+	return Running{PID: pf.pid, URL: connString(pf.socketDir, pf.port, database)}, true, nil
+}

@@ -143,15 +143,9 @@ type receiveWorker struct {
 
 func (w *receiveWorker) Work(ctx context.Context, job *river.Job[jobs.Receive]) error {
 	p := w.p
-	m, err := p.st.Message(ctx, job.Args.MessageID)
-	if errors.Is(err, store.ErrNotFound) {
-		return river.JobCancel(err)
-	}
-	if err != nil {
-		return err
-	}
-	if m.Status != store.StatusReceived {
-		return nil // processed by an earlier run
+	m, done, err := p.stepMessage(ctx, job.Args.MessageID, store.StatusReceived)
+	if done || err != nil {
+		return err // done: processed by an earlier run
 	}
 	sm, err := smd.Unmarshal(m.Sealed)
 	if err != nil {

@@ -121,15 +121,9 @@ func (e errPermanent) Error() string { return e.reason }
 
 func (w *sendWorker) Work(ctx context.Context, job *river.Job[jobs.Send]) error {
 	p := w.p
-	m, err := p.st.Message(ctx, job.Args.MessageID)
-	if errors.Is(err, store.ErrNotFound) {
-		return river.JobCancel(err)
-	}
-	if err != nil {
-		return err
-	}
-	if m.Status != store.StatusQueued {
-		return nil // delivered by an earlier run; never send twice
+	m, done, err := p.stepMessage(ctx, job.Args.MessageID, store.StatusQueued)
+	if done || err != nil {
+		return err // done: sent by an earlier run; never send twice
 	}
 	if !p.now().Before(m.ExpiresAt) {
 		return p.failOutbound(ctx, m, fmt.Sprintf("Not delivered before it expired at %s. Last problem: %s",
@@ -155,6 +149,20 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[jobs.Send]) error 
 		return terr
 	}
 	return err
+}
+
+// stepMessage loads message id for a worker step that acts only while it
+// is in status. done is true when an earlier run has moved it on; a
+// message that no longer exists cancels the job.
+func (p *Pipeline) stepMessage(ctx context.Context, id, status string) (m store.Message, done bool, err error) {
+	m, err = p.st.Message(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return m, true, river.JobCancel(err)
+	case err != nil:
+		return m, true, err
+	}
+	return m, m.Status != status, nil
 }
 
 // NextRetry backs off exponentially from 1 s to Config.RetryMax with ±20 %

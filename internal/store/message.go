@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -111,16 +112,6 @@ func (s *Store) Message(ctx context.Context, id string) (Message, error) {
 	}
 	m, err := scanMessage(s.db.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = $1`, id))
 	return m, normalise(err, "load message")
-}
-
-// LockMessage loads message id FOR UPDATE: inside WithTx, the pipeline
-// step holding it is the only one changing it until commit.
-func (s *Store) LockMessage(ctx context.Context, id string) (Message, error) {
-	if err := checkID(id, "lock message"); err != nil {
-		return Message{}, err
-	}
-	m, err := scanMessage(s.db.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = $1 FOR UPDATE`, id))
-	return m, normalise(err, "lock message")
 }
 
 // OutboundMessage loads the outbound message of senderOrgURI with
@@ -263,28 +254,16 @@ func (s *Store) HeldMessages(ctx context.Context, orgID string, all bool, limit 
 		WHERE organisation_id = $1 AND direction = 'inbound' AND (status = 'held' OR $2 AND status = 'retrieved')`, orgID, all).Scan(&total); err != nil {
 		return nil, 0, normalise(err, "count held messages")
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+messageSummaryColumns+`, coalesce(length(sealed), 0) FROM messages
+	// PayloadSize reads the sealed size: what SMR reports.
+	cols := strings.Replace(messageSummaryColumns, "payload_size", "coalesce(length(sealed), 0)", 1)
+	rows, err := s.db.Query(ctx, `SELECT `+cols+` FROM messages
 		WHERE organisation_id = $1 AND direction = 'inbound' AND (status = 'held' OR $2 AND status = 'retrieved')
 		ORDER BY created_at, id LIMIT $3`, orgID, all, limit)
 	if err != nil {
 		return nil, 0, normalise(err, "list held messages")
 	}
-	var out []Message
-	for rows.Next() {
-		var m Message
-		var size int
-		err := rows.Scan(&m.ID, &m.OrganisationID, &m.Direction, &m.InvocationID, &m.SenderOrgURI, &m.ReceiverOrgURI,
-			&m.SenderIndividual, &m.ReceiverIndividual, &m.ServiceCategory, &m.Status, &m.StatusDetail, &m.PayloadEnc,
-			&m.PayloadSize, &m.PayloadType, &m.Sealed, &m.DigestValue, &m.EndpointURL, &m.Peer, &m.RecipientUserID,
-			&m.Attempts, &m.ExpiresAt, &m.SentAt, &m.FinalAt, &m.CreatedAt, &m.UpdatedAt, &size)
-		if err != nil {
-			rows.Close()
-			return nil, 0, normalise(err, "scan held message")
-		}
-		m.PayloadSize = size // the sealed size is what SMR reports
-		out = append(out, m)
-	}
-	return out, total, normalise(rows.Err(), "list held messages")
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Message, error) { return scanMessage(r) })
+	return out, total, normalise(err, "list held messages")
 }
 
 func truncate(s string, n int) string {

@@ -88,15 +88,6 @@ func (s *Store) InsertResponse(ctx context.Context, r TransportResponse) (bool, 
 	return tag.RowsAffected() == 1, nil
 }
 
-// Response loads transport response id.
-func (s *Store) Response(ctx context.Context, id string) (TransportResponse, error) {
-	if err := checkID(id, "load transport response"); err != nil {
-		return TransportResponse{}, err
-	}
-	r, err := scanResponse(s.db.QueryRow(ctx, `SELECT `+responseColumns+` FROM transport_responses WHERE id = $1`, id))
-	return r, normalise(err, "load transport response")
-}
-
 // ClaimPendingResponses locks up to limit pending 'sent' responses for
 // endpointURL, oldest first, skipping rows another worker holds: inside
 // WithTx they form one TRD batch that no other worker sends.
