@@ -21,14 +21,29 @@ type Organisation struct {
 	Name         string
 	HPIO         string
 	DeliveryMode string
-	CreatedAt    time.Time
+	Profile
+	RequireTOTP bool
+	CreatedAt   time.Time
 }
 
-const organisationColumns = `id, name, hpio, delivery_mode, created_at`
+// Profile is what the directory publishes about a hosted organisation and
+// its administrators edit (migration 007).
+type Profile struct {
+	AddressLine, Suburb, State, Postcode, Phone string
+	// HL7 HD strings for MSH-3/4 (sending) and MSH-5/6 (receiving); an
+	// empty facility means the HPI-O form.
+	ReceivingApplication, ReceivingFacility string
+	// AcceptedCategories are service category URIs; empty accepts all.
+	AcceptedCategories []string
+}
+
+const organisationColumns = `id, name, hpio, delivery_mode, address_line, suburb, state, postcode, phone,
+	receiving_application, receiving_facility, accepted_categories, require_totp, created_at`
 
 func scanOrganisation(row interface{ Scan(...any) error }) (Organisation, error) {
 	var o Organisation
-	err := row.Scan(&o.ID, &o.Name, &o.HPIO, &o.DeliveryMode, &o.CreatedAt)
+	err := row.Scan(&o.ID, &o.Name, &o.HPIO, &o.DeliveryMode, &o.AddressLine, &o.Suburb, &o.State, &o.Postcode,
+		&o.Phone, &o.ReceivingApplication, &o.ReceivingFacility, &o.AcceptedCategories, &o.RequireTOTP, &o.CreatedAt)
 	return o, err
 }
 

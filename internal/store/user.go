@@ -29,6 +29,9 @@ type User struct {
 	Active         bool
 	FailedLogins   int
 	LockedUntil    *time.Time
+	HPII           string // practitioner identifier; "" when not a practitioner
+	ProviderNumber string // Medicare provider number
+	Specialty      string
 	CreatedAt      time.Time
 }
 
@@ -36,12 +39,14 @@ type User struct {
 func (u User) MFAEnabled() bool { return u.TOTPEnabledAt != nil }
 
 const userColumns = `id, organisation_id, email, display_name, role, password_hash,
-	totp_secret_enc, totp_enabled_at, totp_last_step, active, failed_logins, locked_until, created_at`
+	totp_secret_enc, totp_enabled_at, totp_last_step, active, failed_logins, locked_until,
+	coalesce(hpii, ''), provider_number, specialty, created_at`
 
 func scanUser(row pgx.Row) (User, error) {
 	var u User
 	err := row.Scan(&u.ID, &u.OrganisationID, &u.Email, &u.DisplayName, &u.Role, &u.PasswordHash,
-		&u.TOTPSecretEnc, &u.TOTPEnabledAt, &u.TOTPLastStep, &u.Active, &u.FailedLogins, &u.LockedUntil, &u.CreatedAt)
+		&u.TOTPSecretEnc, &u.TOTPEnabledAt, &u.TOTPLastStep, &u.Active, &u.FailedLogins, &u.LockedUntil,
+		&u.HPII, &u.ProviderNumber, &u.Specialty, &u.CreatedAt)
 	return u, err
 }
 
