@@ -18,6 +18,10 @@ import (
 
 	"github.com/opensmd/portal/internal/auth"
 	"github.com/opensmd/portal/internal/hi"
+	"github.com/opensmd/portal/internal/jobs"
+	"github.com/opensmd/portal/internal/mailbox"
+	"github.com/opensmd/portal/internal/pipeline"
+	"github.com/opensmd/portal/internal/provider"
 	"github.com/opensmd/portal/internal/store"
 	"github.com/opensmd/portal/internal/store/storetest"
 	"github.com/opensmd/portal/web"
@@ -36,17 +40,23 @@ func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return 
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 type testBundle struct {
-	srv   *httptest.Server
-	store *store.Store
-	auth  *auth.Service
-	clock *clock
+	srv    *httptest.Server
+	store  *store.Store
+	auth   *auth.Service
+	clock  *clock
+	secret []byte
+	// pipe queues SMD messages (jobs are inserted, never worked here);
+	// mail is the web layer's mailbox on it.
+	pipe *pipeline.Pipeline
+	mail *mailbox.Service
 }
 
 const testPassword = "a long enough test password"
 
 func setup(t *testing.T, mutate ...func(*auth.Policy)) *testBundle {
 	t.Helper()
-	st := store.New(storetest.DB(t))
+	pool := storetest.DB(t)
+	st := store.New(pool)
 	clk := &clock{t: time.Now()}
 	policy := auth.Policy{MaxFailures: 5, LockoutDuration: 15 * time.Minute, IPMaxFailures: 50, IPWindow: 15 * time.Minute,
 		IdleTimeout: 15 * time.Minute, AbsoluteTimeout: 12 * time.Hour}
@@ -58,14 +68,28 @@ func setup(t *testing.T, mutate ...func(*auth.Policy)) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pipe, err := pipeline.New(pipeline.Config{Store: st, Master: secret, Keys: provider.NewKeyCache(st, secret, 0),
+		EndpointURL: "https://smd.test/smd", Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobClient, err := jobs.New(pool, jobs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe.SetJobs(jobClient)
+	mail, err := mailbox.New(mailbox.Config{Store: st, Pipeline: pipe, Master: secret, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	e := web.New(web.Deps{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Auth: a, Secret: secret,
-		Registry: prometheus.NewRegistry(), Now: clk.Now,
+		Registry: prometheus.NewRegistry(), Now: clk.Now, Mailbox: mail,
 		Ready: func(ctx context.Context) error { return st.Ping(ctx) },
 	})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return &testBundle{srv: srv, store: st, auth: a, clock: clk}
+	return &testBundle{srv: srv, store: st, auth: a, clock: clk, secret: secret, pipe: pipe, mail: mail}
 }
 
 // org creates an organisation with one user per role and returns the users.

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opensmd/portal/internal/auth"
+	"github.com/opensmd/portal/internal/mailbox"
 	"github.com/opensmd/portal/internal/store"
 )
 
@@ -32,6 +33,8 @@ type Deps struct {
 	// Ready reports whether the database answers and the schema is current.
 	Ready func(context.Context) error
 	Now   func() time.Time
+	// Mailbox composes, lists and answers clinical messages.
+	Mailbox *mailbox.Service
 }
 
 // Handler holds the dependencies of every HTTP handler.
@@ -45,6 +48,7 @@ type Handler struct {
 	ready      func(context.Context) error
 	now        func() time.Time
 	metrics    *httpMetrics
+	mail       *mailbox.Service
 }
 
 // New builds the echo server with middleware and every route.
@@ -62,6 +66,7 @@ func New(d Deps) *echo.Echo {
 		ready:      d.Ready,
 		now:        d.Now,
 		metrics:    newHTTPMetrics(d.Registry),
+		mail:       d.Mailbox,
 	}
 	e := echo.New()
 	e.HideBanner = true

@@ -18,6 +18,7 @@ import (
 	"github.com/opensmd/portal/internal/auth"
 	"github.com/opensmd/portal/internal/config"
 	"github.com/opensmd/portal/internal/jobs"
+	"github.com/opensmd/portal/internal/mailbox"
 	"github.com/opensmd/portal/internal/pipeline"
 	"github.com/opensmd/portal/internal/provider"
 	"github.com/opensmd/portal/internal/store"
@@ -95,6 +96,10 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	mail, err := mailbox.New(mailbox.Config{Store: st, Pipeline: pipe, Master: secret, Logger: log})
+	if err != nil {
+		return err
+	}
 	var servers []*server
 	closeAll := func() {
 		for _, s := range servers {
@@ -112,7 +117,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		}
 		e := web.New(web.Deps{
 			Logger: log, Store: st, Auth: authSvc, Secret: secret, Secure: cfg.HTTP.TLS() || hasHTTPS(cfg.HTTP.BaseURL),
-			TrustedProxies: cfg.HTTP.TrustedProxies, Registry: reg,
+			TrustedProxies: cfg.HTTP.TrustedProxies, Registry: reg, Mailbox: mail,
 			Ready: func(ctx context.Context) error {
 				if err := st.Ping(ctx); err != nil {
 					return err

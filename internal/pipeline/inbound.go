@@ -218,6 +218,12 @@ func (w *receiveWorker) Work(ctx context.Context, job *river.Job[jobs.Receive]) 
 		if err != nil || !moved {
 			return err
 		}
+		if p.cfg.Delivered != nil {
+			m.RecipientUserID, m.PayloadType = recipient, payloadType
+			if err := p.cfg.Delivered(ctx, tx, m, opened.Payload); err != nil {
+				return fmt.Errorf("record delivered message: %w", err)
+			}
+		}
 		p.m.Processed.WithLabelValues("delivered").Inc()
 		return p.queueResponses(ctx, tx, m, meta, response{class: wire.ClassSuccess, code: wire.ResponseCodeSuccess,
 			message: "Delivered to the receiver", digest: opened.DigestValue, final: true})

@@ -40,6 +40,19 @@ type Outbound struct {
 // its delivery in the same transaction. Problems the sender can fix are
 // returned at once, never left for the worker.
 func (p *Pipeline) Submit(ctx context.Context, o Outbound) (store.Message, error) {
+	var m store.Message
+	err := p.st.WithTx(ctx, func(tx *store.Store) error {
+		var err error
+		m, err = p.SubmitTx(ctx, tx, o)
+		return err
+	})
+	return m, err
+}
+
+// SubmitTx is Submit within the caller's transaction tx, so what the
+// caller records about the message (its clinical document, an audit event)
+// commits or rolls back with the message and its send job.
+func (p *Pipeline) SubmitTx(ctx context.Context, tx *store.Store, o Outbound) (store.Message, error) {
 	hpio, err := provider.HPIOFromURI(o.From)
 	if err != nil {
 		return store.Message{}, fmt.Errorf("sender: %w", err)
@@ -87,14 +100,10 @@ func (p *Pipeline) Submit(ctx context.Context, o Outbound) (store.Message, error
 		PayloadSize: len(o.Payload), PayloadType: o.PayloadType, ExpiresAt: now.Add(expiry),
 	}
 	m.PayloadEnc = p.sealPayload(m.ID, o.Payload)
-	err = p.st.WithTx(ctx, func(tx *store.Store) error {
-		if _, err := tx.InsertMessage(ctx, m); err != nil {
-			return err
-		}
-		_, err := p.cfg.Jobs.InsertTx(ctx, tx.Tx(), jobs.Send{MessageID: m.ID, ExpiresAt: m.ExpiresAt}, nil)
-		return err
-	})
-	if err != nil {
+	if _, err := tx.InsertMessage(ctx, m); err != nil {
+		return store.Message{}, fmt.Errorf("queue message: %w", err)
+	}
+	if _, err := p.cfg.Jobs.InsertTx(ctx, tx.Tx(), jobs.Send{MessageID: m.ID, ExpiresAt: m.ExpiresAt}, nil); err != nil {
 		return store.Message{}, fmt.Errorf("queue message: %w", err)
 	}
 	m.CreatedAt = now

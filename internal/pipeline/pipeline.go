@@ -68,7 +68,15 @@ type Config struct {
 	Metrics     *Metrics
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Delivered, when set, is called inside the transaction that delivers
+	// an opened inbound message to the portal inbox, with its payload; an
+	// error rolls the delivery back and the job is retried. The portal's
+	// mailbox records what the message is and answers it here.
+	Delivered DeliveredFunc
 }
+
+// DeliveredFunc is Config.Delivered.
+type DeliveredFunc func(ctx context.Context, tx *store.Store, m store.Message, payload []byte) error
 
 // Pipeline runs the SMD pipeline of one provider.
 type Pipeline struct {
@@ -154,6 +162,10 @@ func ClientTLS(cert tls.Certificate, anchors *x509.CertPool) *tls.Config {
 // SetJobs sets the job inserter (the River client built with Workers).
 // Call it before serving.
 func (p *Pipeline) SetJobs(j jobs.Inserter) { p.cfg.Jobs = j }
+
+// SetDelivered sets Config.Delivered (the mailbox is built after the
+// pipeline it submits to). Call it before the workers start.
+func (p *Pipeline) SetDelivered(f DeliveredFunc) { p.cfg.Delivered = f }
 
 // Workers registers every pipeline worker: the one place River learns
 // what it can run.
