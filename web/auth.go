@@ -21,7 +21,7 @@ func (h *Handler) showHome(c echo.Context) error {
 		return err
 	}
 	if n == 0 {
-		return h.render(c, http.StatusOK, pages.SetupPending())
+		return h.render(c, http.StatusOK, pages.SetupPending(pages.SetupPendingProps{DemoAvailable: h.loadDemo != nil}))
 	}
 	return c.Redirect(http.StatusSeeOther, "/login")
 }

@@ -34,6 +34,7 @@ func Routes() []Route {
 		{"GET", "/", Public, (*Handler).showHome},
 		{"GET", "/setup", Public, (*Handler).showSetup},
 		{"POST", "/setup", Public, (*Handler).createSetup},
+		{"POST", "/demo", Public, (*Handler).loadDemoNetwork},
 		{"GET", "/login", Public, (*Handler).showLogin},
 		{"POST", "/login", Public, (*Handler).login},
 		{"GET", "/login/totp", Pending, (*Handler).showTOTP},

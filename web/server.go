@@ -35,6 +35,9 @@ type Deps struct {
 	Now   func() time.Time
 	// Mailbox composes, lists and answers clinical messages.
 	Mailbox *mailbox.Service
+	// LoadDemo loads the demo network into an empty portal and starts its
+	// SMD endpoint; nil when this portal cannot (SMD is configured).
+	LoadDemo func(context.Context) error
 }
 
 // Handler holds the dependencies of every HTTP handler.
@@ -49,6 +52,7 @@ type Handler struct {
 	now        func() time.Time
 	metrics    *httpMetrics
 	mail       *mailbox.Service
+	loadDemo   func(context.Context) error
 }
 
 // New builds the echo server with middleware and every route.
@@ -67,6 +71,7 @@ func New(d Deps) *echo.Echo {
 		now:        d.Now,
 		metrics:    newHTTPMetrics(d.Registry),
 		mail:       d.Mailbox,
+		loadDemo:   d.LoadDemo,
 	}
 	e := echo.New()
 	e.HideBanner = true

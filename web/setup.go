@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -52,6 +53,33 @@ func (h *Handler) createSetup(c echo.Context) error {
 		return err
 	}
 	if err := h.flash(c, "success", "Your organisation is set up. Sign in to turn on two-step sign-in."); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/login")
+}
+
+// demoMu serialises demo loading: a double-clicked button loads it once.
+var demoMu sync.Mutex
+
+// loadDemoNetwork loads the demo network into an empty portal.
+func (h *Handler) loadDemoNetwork(c echo.Context) error {
+	if h.loadDemo == nil {
+		return echo.ErrNotFound
+	}
+	demoMu.Lock()
+	defer demoMu.Unlock()
+	ctx := c.Request().Context()
+	n, err := h.store.CountOrganisations(ctx)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		if err := h.loadDemo(ctx); err != nil {
+			return err
+		}
+		h.log.InfoContext(ctx, "Demo network loaded")
+	}
+	if err := h.flash(c, "success", "The demo network is loaded. Sign in as gp@greenfield.demo (the GP), physio@bayside.demo (the physiotherapist) or ortho@harbour.demo (the specialist) with the password demo-password-not-for-real-use."); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/login")

@@ -52,7 +52,7 @@ func TestServe_RefusesSchemaBehindUntilMigrated(t *testing.T) {
 func TestDemo_LoadsOnceAndIsIdempotent(t *testing.T) {
 	env := map[string]string{"DATABASE_URL": storetest.NewEmptyDatabase(t), "PORTAL_DATA_DIR": t.TempDir()}
 	code, out, errOut := run(t, env, "demo")
-	if code != 0 || !strings.Contains(out, "Loaded the DEMO organisation") || !strings.Contains(out, "gp@greenfield.demo") {
+	if code != 0 || !strings.Contains(out, "Loaded the DEMO network") || !strings.Contains(out, "gp@greenfield.demo") {
 		t.Fatalf("demo: exit %d\n%s%s", code, out, errOut)
 	}
 	if code, out, _ := run(t, env, "demo"); code != 0 || !strings.Contains(out, "already loaded") {

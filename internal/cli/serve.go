@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,6 +63,14 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("configuration is invalid:\n%w", err)
 	}
+	// demoAvailable: a portal with no SMD configuration may load the demo
+	// network, which brings its own loopback SMD endpoint.
+	demoAvailable := *roleFlag == "all" && cfg.SMD.Addr == ""
+	if demoAvailable {
+		if s, ok := demoSMD(cfg.DataDir, cfg.SMD); ok {
+			cfg.SMD, demoAvailable = s, false
+		}
+	}
 	if *roleFlag == "all" && cfg.SMD.Addr == "" {
 		roles[roleSMD] = false // no SMD listener configured
 	}
@@ -106,6 +115,29 @@ func runServe(ctx context.Context, env Env, args []string) error {
 			s.ln.Close()
 		}
 	}
+	var late lateServers
+	var loadDemo func(context.Context) error
+	if demoAvailable {
+		loadDemo = func(rctx context.Context) error {
+			smd, err := loadDemoNetwork(rctx, st, secret, cfg.DataDir, cfg.SMD)
+			if err != nil {
+				return err
+			}
+			tc, err := demoClientTLS(rctx, st, secret, smd)
+			if err != nil {
+				return err
+			}
+			pipe.SetIdentity(tc, smd.URL)
+			pipe.ReloadKeys()
+			srv, err := smdListener(rctx, st, secret, smd, pipe, log)
+			if err != nil {
+				return err
+			}
+			late.start(srv, log)
+			fmt.Fprintf(env.Stdout, "DEMO network loaded; SMD endpoint (mutual TLS) at %s\n", smd.URL)
+			return nil
+		}
+	}
 	if roles[roleWeb] {
 		authSvc, err := auth.NewService(st, secret, auth.Policy{
 			MaxFailures: cfg.Login.MaxFailures, LockoutDuration: cfg.Login.LockoutDuration,
@@ -117,7 +149,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		}
 		e := web.New(web.Deps{
 			Logger: log, Store: st, Auth: authSvc, Secret: secret, Secure: cfg.HTTP.TLS() || hasHTTPS(cfg.HTTP.BaseURL),
-			TrustedProxies: cfg.HTTP.TrustedProxies, Registry: reg, Mailbox: mail,
+			TrustedProxies: cfg.HTTP.TrustedProxies, Registry: reg, Mailbox: mail, LoadDemo: loadDemo,
 			Ready: func(ctx context.Context) error {
 				if err := st.Ping(ctx); err != nil {
 					return err
@@ -161,7 +193,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		}
 		fmt.Fprintf(env.Stdout, "SMD workers running (%d per queue)\n", cfg.SMD.Workers)
 	}
-	return serveAll(ctx, log, servers, func(ctx context.Context) error {
+	return serveAll(ctx, log, servers, &late, func(ctx context.Context) error {
 		if !roles[roleWorker] {
 			return nil
 		}
@@ -279,7 +311,7 @@ func announceSetup(ctx context.Context, env Env, st *store.Store, a *auth.Servic
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "\nNo organisation is set up yet. Open this one-time link to create one (valid 24 hours):\n\n    %s/setup?token=%s\n\nOr load demo data instead: go tool task demo\n\n", baseURL, token)
+	fmt.Fprintf(env.Stdout, "\nNo organisation is set up yet. Open this one-time link to create one (valid 24 hours):\n\n    %s/setup?token=%s\n\nOr open %s and load the demo network.\n\n", baseURL, token, baseURL)
 	return nil
 }
 
@@ -309,7 +341,7 @@ func (s *server) serve() error {
 // serveAll runs the servers until one fails or ctx ends (SIGINT/SIGTERM),
 // then shuts them all down gracefully: in-flight requests get 30 s, then
 // stop (the workers) gets the same deadline to finish its jobs.
-func serveAll(ctx context.Context, log *slog.Logger, servers []*server, stop func(context.Context) error) error {
+func serveAll(ctx context.Context, log *slog.Logger, servers []*server, late *lateServers, stop func(context.Context) error) error {
 	errc := make(chan error, len(servers))
 	for _, s := range servers {
 		log.Info("Listening", "addr", s.ln.Addr().String())
@@ -327,7 +359,7 @@ func serveAll(ctx context.Context, log *slog.Logger, servers []*server, stop fun
 	log.Info("Shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for _, s := range servers {
+	for _, s := range append(servers, late.list()...) {
 		if err := s.srv.Shutdown(shutdownCtx); err != nil && first == nil {
 			first = err
 		}
@@ -340,4 +372,29 @@ func serveAll(ctx context.Context, log *slog.Logger, servers []*server, stop fun
 	}
 	log.Info("Portal stopped")
 	return nil
+}
+
+// lateServers are servers started while running (the demo network's SMD
+// endpoint); serveAll shuts them down with the others.
+type lateServers struct {
+	mu      sync.Mutex
+	servers []*server
+}
+
+func (l *lateServers) start(s *server, log *slog.Logger) {
+	l.mu.Lock()
+	l.servers = append(l.servers, s)
+	l.mu.Unlock()
+	log.Info("Listening", "addr", s.ln.Addr().String())
+	go func() {
+		if err := s.serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("Server failed", "addr", s.ln.Addr().String(), "error", err)
+		}
+	}()
+}
+
+func (l *lateServers) list() []*server {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]*server(nil), l.servers...)
 }

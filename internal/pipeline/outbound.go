@@ -234,7 +234,7 @@ func (p *Pipeline) sealed(ctx context.Context, m *store.Message) (wire.SealedMes
 		ServiceCategory: m.ServiceCategory, ServiceInterface: ns.IntfSMD,
 		RouteRecord: []wire.RouteRecordEntry{{Interaction: wire.Interaction{
 			Target: m.SenderOrgURI, ServiceCategory: ns.ServiceCategoryTRD, ServiceInterface: ns.IntfTRD,
-			ServiceEndpoint: p.cfg.EndpointURL, ServiceProvider: p.providerURI(),
+			ServiceEndpoint: p.endpointURL(), ServiceProvider: p.providerURI(),
 		}}},
 	}
 	sm, digest, err := smd.SealDigest(meta, smd.WrapBytes(payload), smd.SealOptions{
@@ -258,20 +258,20 @@ func (p *Pipeline) providerURI() string {
 	if p.cfg.ProviderURI != "" {
 		return p.cfg.ProviderURI
 	}
-	return p.cfg.EndpointURL
+	return p.endpointURL()
 }
 
 // deliver calls SMD deliver and records the outcome. Transient failures
 // are returned for River to retry; refusals as errPermanent.
 func (p *Pipeline) deliver(ctx context.Context, m store.Message, sm wire.SealedMessage) error {
-	if p.client == nil {
+	if p.client() == nil {
 		return errPermanent{"This portal has no SMD identity to deliver with (PORTAL_SMD_TLS_CERT and PORTAL_SMD_TLS_KEY)."}
 	}
 	if _, err := p.st.CountAttempt(ctx, m.ID); err != nil {
 		return err
 	}
 	start := time.Now()
-	env, err := p.client.Call(ctx, m.EndpointURL, soap.SMDDeliver, wire.SMDDeliver{Message: sm}.Element())
+	env, err := p.client().Call(ctx, m.EndpointURL, soap.SMDDeliver, wire.SMDDeliver{Message: sm}.Element())
 	p.m.observe("deliver", start)
 	if err != nil {
 		if soap.IsTransient(err) {
@@ -345,7 +345,7 @@ type hostedResolver struct{ p *Pipeline }
 func (h hostedResolver) Resolve(ctx context.Context, target, category string) (provider.Endpoint, error) {
 	p := h.p
 	notHere := fmt.Errorf("resolve %q: not hosted here: %w", target, provider.ErrUnknownTarget)
-	if p.cfg.EndpointURL == "" {
+	if p.endpointURL() == "" {
 		return provider.Endpoint{}, notHere
 	}
 	hpio, err := provider.HPIOFromURI(target)
@@ -367,5 +367,5 @@ func (h hostedResolver) Resolve(ctx context.Context, target, category string) (p
 	if err != nil {
 		return provider.Endpoint{}, fmt.Errorf("resolve %q: %w", target, provider.ErrBadCertRef)
 	}
-	return provider.Endpoint{URL: p.cfg.EndpointURL, EncryptionCert: s.Cert, ServiceProvider: p.providerURI()}, nil
+	return provider.Endpoint{URL: p.endpointURL(), EncryptionCert: s.Cert, ServiceProvider: p.providerURI()}, nil
 }

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -83,9 +84,11 @@ type Pipeline struct {
 	cfg      Config
 	st       *store.Store
 	payloads *secretbox.Sealer
-	client   *soap.Client
-	log      *slog.Logger
-	m        *Metrics
+	// ident is the SMD client identity and endpoint URL; a portal that
+	// loads the demo network gets one while running (SetIdentity).
+	ident atomic.Pointer[identity]
+	log   *slog.Logger
+	m     *Metrics
 }
 
 // New checks cfg and returns a Pipeline.
@@ -122,18 +125,40 @@ func New(cfg Config) (*Pipeline, error) {
 		return nil, err
 	}
 	p := &Pipeline{cfg: cfg, st: cfg.Store, payloads: sealer, log: cfg.Logger, m: cfg.Metrics}
-	if cfg.TLS != nil {
-		p.client = &soap.Client{HTTPClient: newHTTPClient(cfg.TLS, cfg.CallTimeout), MaxResponseBytes: 1 << 20}
-	}
+	p.SetIdentity(cfg.TLS, cfg.EndpointURL)
 	if p.cfg.Resolver == nil {
 		chain := provider.Chain{provider.DirectoryResolver{Store: cfg.Store}, hostedResolver{p}}
-		if cfg.ELSURL != "" && p.client != nil {
-			chain = append(chain, provider.ELSResolver{Client: p.client, URL: cfg.ELSURL})
+		if c := p.client(); cfg.ELSURL != "" && c != nil {
+			chain = append(chain, provider.ELSResolver{Client: c, URL: cfg.ELSURL})
 		}
 		p.cfg.Resolver = chain
 	}
 	return p, nil
 }
+
+// identity is who this provider is when it calls others.
+type identity struct {
+	client      *soap.Client // nil: no TLS client identity (web-only process)
+	endpointURL string
+}
+
+// SetIdentity sets the TLS client identity (nil: none) and the SMD
+// endpoint URL of this provider. Set before the SMD listener is built: its
+// handler checks wsa:To against the URL of the time.
+func (p *Pipeline) SetIdentity(tc *tls.Config, endpointURL string) {
+	id := &identity{endpointURL: endpointURL}
+	if tc != nil {
+		id.client = &soap.Client{HTTPClient: newHTTPClient(tc, p.cfg.CallTimeout), MaxResponseBytes: 1 << 20}
+	}
+	p.ident.Store(id)
+}
+
+// ReloadKeys makes the next use of organisation keys and trust anchors
+// read them from the store (after this process added some).
+func (p *Pipeline) ReloadKeys() { p.cfg.Keys.Reset() }
+
+func (p *Pipeline) client() *soap.Client { return p.ident.Load().client }
+func (p *Pipeline) endpointURL() string  { return p.ident.Load().endpointURL }
 
 // newHTTPClient is the mutual-TLS client for provider-to-provider calls:
 // connections are kept alive and reused, and every call has a deadline.

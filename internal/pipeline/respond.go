@@ -48,7 +48,7 @@ type respondWorker struct {
 
 func (w *respondWorker) Work(ctx context.Context, job *river.Job[jobs.Respond]) error {
 	p := w.p
-	if p.client == nil {
+	if p.client() == nil {
 		return errors.New("this process has no SMD client identity (PORTAL_SMD_TLS_CERT)")
 	}
 	return p.st.WithTx(ctx, func(tx *store.Store) error {
@@ -67,7 +67,7 @@ func (w *respondWorker) Work(ctx context.Context, job *river.Job[jobs.Respond]) 
 			batch.Responses = append(batch.Responses, t)
 		}
 		start := time.Now()
-		env, err := p.client.Call(ctx, job.Args.EndpointURL, soap.TRDDeliver, batch.Element())
+		env, err := p.client().Call(ctx, job.Args.EndpointURL, soap.TRDDeliver, batch.Element())
 		p.m.observe("respond", start)
 		if err == nil {
 			_, err = wire.ParseTRDDeliverResponse(env.Body)

@@ -16,7 +16,7 @@ import (
 func (p *Pipeline) Handler() http.Handler {
 	h := &soap.Handler{
 		Limits: soap.Limits{MaxBytes: p.cfg.MaxBytes},
-		To:     p.cfg.EndpointURL,
+		To:     p.endpointURL(),
 		OnError: func(err error) {
 			p.log.Info("SMD request refused", "error", safeReason(err))
 		},

@@ -185,6 +185,14 @@ const minReload = 5 * time.Second
 
 // Invalidate makes the next Get reload, unless the keyring was loaded
 // within the last five seconds.
+// Reset makes the next Get reload, unconditionally: for a process that
+// has just added keys itself (the demo network).
+func (c *KeyCache) Reset() {
+	c.mu.Lock()
+	c.loaded = time.Time{}
+	c.mu.Unlock()
+}
+
 func (c *KeyCache) Invalidate() {
 	c.mu.Lock()
 	if time.Since(c.loaded) >= minReload {
