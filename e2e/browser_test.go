@@ -252,8 +252,10 @@ var shots struct {
 }
 
 // screenshot saves a full-page PNG of the current page as
-// out/<TestName>/NN-name.png (relative to this package) and logs its path.
-// The test's folder is emptied before its first screenshot.
+// out/<TestName>/NN-name.png (relative to this package) and logs its path,
+// then audits the page's accessibility (auditPage): every page a test
+// shows is checked. The test's folder is emptied before its first
+// screenshot.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	dir := filepath.Join("out", filepath.FromSlash(t.Name()))
@@ -281,6 +283,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 		path = abs
 	}
 	t.Logf("screenshot %s", path)
+	auditPage(t, ctx, name)
 }
 
 // evalBool and evalString evaluate a JavaScript expression in the page.
