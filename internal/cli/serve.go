@@ -89,6 +89,10 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	}
 
 	st := store.New(db.pool)
+	// Profiles and users may have changed while the portal was down.
+	if _, err := provider.SyncHostedListings(ctx, st); err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	pipe, jobClient, err := newPipeline(ctx, cfg, st, secret, log, reg, roles[roleWorker])
