@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opensmd/portal/internal/auth"
+	"github.com/opensmd/portal/internal/fhirserve"
 	"github.com/opensmd/portal/internal/store"
 )
 
@@ -32,6 +33,10 @@ type Deps struct {
 	// Ready reports whether the database answers and the schema is current.
 	Ready func(context.Context) error
 	Now   func() time.Time
+	// Publisher and BaseURL serve the /fhir/ directory: nil publishes
+	// no endpoints; an empty BaseURL takes the request's host.
+	Publisher Publisher
+	BaseURL   string
 }
 
 // Handler holds the dependencies of every HTTP handler.
@@ -45,12 +50,18 @@ type Handler struct {
 	ready      func(context.Context) error
 	now        func() time.Time
 	metrics    *httpMetrics
+	publisher  Publisher
+	fhir       *fhirserve.Server
+	baseURL    string
 }
 
 // New builds the echo server with middleware and every route.
 func New(d Deps) *echo.Echo {
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Publisher == nil {
+		d.Publisher = noPublisher{}
 	}
 	h := &Handler{
 		log:        d.Logger,
@@ -62,6 +73,9 @@ func New(d Deps) *echo.Echo {
 		ready:      d.Ready,
 		now:        d.Now,
 		metrics:    newHTTPMetrics(d.Registry),
+		publisher:  d.Publisher,
+		fhir:       &fhirserve.Server{Store: d.Store, Publisher: d.Publisher},
+		baseURL:    d.BaseURL,
 	}
 	e := echo.New()
 	e.HideBanner = true

@@ -137,6 +137,7 @@ type Organization struct {
 
 // HumanName is the first FHIR name of a Practitioner.
 type HumanName struct {
+	Text   string // the whole name as written, if given
 	Family string
 	Given  []string
 	Prefix []string

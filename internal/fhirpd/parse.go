@@ -63,6 +63,7 @@ type (
 	rawPractitioner struct {
 		Identifier []rawIdentifier `json:"identifier"`
 		Name       []struct {
+			Text   string   `json:"text"`
 			Family string   `json:"family"`
 			Given  []string `json:"given"`
 			Prefix []string `json:"prefix"`

@@ -62,7 +62,7 @@ func decodePractitioner(p *parser, at Problem, data []byte) error {
 	pr := &Practitioner{ID: at.ID}
 	if len(r.Name) > 0 {
 		n := r.Name[0]
-		pr.Name = HumanName{Family: n.Family, Given: n.Given, Prefix: n.Prefix}
+		pr.Name = HumanName{Text: n.Text, Family: n.Family, Given: n.Given, Prefix: n.Prefix}
 	}
 	for i, id := range r.Identifier {
 		switch id.System {

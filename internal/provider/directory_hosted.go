@@ -2,7 +2,10 @@ package provider
 
 import (
 	"context"
+	"crypto/x509"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/opensmd/portal/internal/smd/ns"
 	"github.com/opensmd/portal/internal/store"
@@ -81,4 +84,38 @@ func hostedListing(o store.Organisation) store.Listing {
 // its receiving facility when the profile names none.
 func HPIOFacility(hpio string) string {
 	return hpio + "^1.2.36.1.2001.1003.0." + hpio + "^ISO"
+}
+
+// Publisher tells the FHIR directory (internal/fhirserve) where hosted
+// organisations take delivery: this provider's SMD endpoint URL and each
+// organisation's active certificate, which changes at a key rollover.
+type Publisher struct {
+	Keys *KeyCache
+	URL  string // PORTAL_SMD_URL; empty publishes no endpoint
+	Now  func() time.Time
+}
+
+// Endpoint returns the endpoint URL and the certificate senders must
+// encrypt to for organisation orgID: the key it signs with now. No active
+// key gives a nil certificate, not an error.
+func (p Publisher) Endpoint(ctx context.Context, orgID string) (string, *x509.Certificate, error) {
+	if p.URL == "" {
+		return "", nil, nil
+	}
+	kr, err := p.Keys.Get(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	now := time.Now()
+	if p.Now != nil {
+		now = p.Now()
+	}
+	s, err := kr.Signer(orgID, now)
+	if errors.Is(err, ErrNoSigningKey) {
+		return p.URL, nil, nil
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	return p.URL, s.Cert, nil
 }

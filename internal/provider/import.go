@@ -262,8 +262,11 @@ func setAddress(l *store.Listing, a fhirpd.Address) {
 	l.AddressLine, l.Suburb, l.State, l.Postcode = a.Address, a.Suburb, a.State, a.Postcode
 }
 
-// personName is "Dr Jane Mary Citizen".
+// personName is "Dr Jane Mary Citizen", or the name's text when given.
 func personName(n fhirpd.HumanName) string {
+	if t := strings.TrimSpace(n.Text); t != "" {
+		return t
+	}
 	parts := append(append(append([]string{}, n.Prefix...), n.Given...), n.Family)
 	return strings.Join(strings.Fields(strings.Join(parts, " ")), " ")
 }
