@@ -232,9 +232,15 @@ func TestRead_AndErrors(t *testing.T) {
 		{"unknown id", func() error { _, err := s.Read(ctx, base, "Organization", "nope"); return err }, http.StatusNotFound},
 		{"unknown practitioner", func() error { _, err := s.Read(ctx, base, "Practitioner", orgs[0].ID); return err }, http.StatusNotFound},
 		{"search unknown type", func() error { _, err := s.Search(ctx, base, "Patient", nil); return err }, http.StatusNotFound},
-		{"bad _count", func() error { _, err := s.Search(ctx, base, "Organization", url.Values{"_count": {"lots"}}); return err }, http.StatusBadRequest},
+		{"bad _count", func() error {
+			_, err := s.Search(ctx, base, "Organization", url.Values{"_count": {"lots"}})
+			return err
+		}, http.StatusBadRequest},
 		{"zero _count", func() error { _, err := s.Search(ctx, base, "Organization", url.Values{"_count": {"0"}}); return err }, http.StatusBadRequest},
-		{"unknown parameter", func() error { _, err := s.Search(ctx, base, "Organization", url.Values{"birthdate": {"x"}}); return err }, http.StatusBadRequest},
+		{"unknown parameter", func() error {
+			_, err := s.Search(ctx, base, "Organization", url.Values{"birthdate": {"x"}})
+			return err
+		}, http.StatusBadRequest},
 		{"bad include", func() error {
 			_, err := s.Search(ctx, base, "PractitionerRole", url.Values{"_include": {"Patient:link"}})
 			return err
