@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -50,7 +51,8 @@ func (h *Handler) middleware(e *echo.Echo, reg *prometheus.Registry) {
 		},
 		Skipper: func(c echo.Context) bool {
 			p := c.Path()
-			return p == "/healthz" || p == "/readyz" || p == "/metrics" || p == "/static/*"
+			// The FHIR API is GET-only and cookie-less: no token to hand out.
+			return p == "/healthz" || p == "/readyz" || p == "/metrics" || p == "/static/*" || strings.HasPrefix(p, "/fhir/")
 		},
 	}))
 	e.Use(h.loadSession)

@@ -49,6 +49,16 @@ func Routes() []Route {
 		{"GET", "/admin/users", AdminOnly, (*Handler).listUsers},
 		{"GET", "/admin/users/:id", AdminOnly, (*Handler).showUser},
 		{"GET", "/admin/audit", AdminOnly, (*Handler).listAudit},
+		{"GET", "/directory", SignedIn, (*Handler).showDirectory},
+		{"GET", "/directory/:id", SignedIn, (*Handler).showListing},
+		{"POST", "/directory/:id/favourite", SignedIn, (*Handler).addFavourite},
+		{"POST", "/directory/:id/unfavourite", SignedIn, (*Handler).removeFavourite},
+		{"GET", "/admin/directory/import", AdminOnly, (*Handler).showDirectoryImport},
+		{"POST", "/admin/directory/import", AdminOnly, (*Handler).importDirectory},
+		// The provider directory other providers read (HL7 AU PD, FHIR
+		// R4 JSON): read-only and public, like any published directory.
+		{"GET", "/fhir/:type", Public, (*Handler).fhirSearch},
+		{"GET", "/fhir/:type/:id", Public, (*Handler).fhirRead},
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/opensmd/portal/internal/auth"
+	"github.com/opensmd/portal/internal/fhirserve"
 	"github.com/opensmd/portal/internal/mailbox"
 	"github.com/opensmd/portal/internal/store"
 )
@@ -38,6 +39,10 @@ type Deps struct {
 	// LoadDemo loads the demo network into an empty portal and starts its
 	// SMD endpoint; nil when this portal cannot (SMD is configured).
 	LoadDemo func(context.Context) error
+	// Publisher and BaseURL serve the /fhir/ directory: nil publishes
+	// no endpoints; an empty BaseURL takes the request's host.
+	Publisher Publisher
+	BaseURL   string
 }
 
 // Handler holds the dependencies of every HTTP handler.
@@ -53,12 +58,18 @@ type Handler struct {
 	metrics    *httpMetrics
 	mail       *mailbox.Service
 	loadDemo   func(context.Context) error
+	publisher  Publisher
+	fhir       *fhirserve.Server
+	baseURL    string
 }
 
 // New builds the echo server with middleware and every route.
 func New(d Deps) *echo.Echo {
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Publisher == nil {
+		d.Publisher = noPublisher{}
 	}
 	h := &Handler{
 		log:        d.Logger,
@@ -72,6 +83,9 @@ func New(d Deps) *echo.Echo {
 		metrics:    newHTTPMetrics(d.Registry),
 		mail:       d.Mailbox,
 		loadDemo:   d.LoadDemo,
+		publisher:  d.Publisher,
+		fhir:       &fhirserve.Server{Store: d.Store, Publisher: d.Publisher},
+		baseURL:    d.BaseURL,
 	}
 	e := echo.New()
 	e.HideBanner = true

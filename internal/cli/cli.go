@@ -39,7 +39,7 @@ func commands() map[string]command {
 
 		"org":       {"org add: store a hosted organisation's certificate and private key", runOrg},
 		"trust":     {"trust add: trust CA certificates (trust anchors)", runTrust},
-		"directory": {"directory add: add or replace an organisation messages can be sent to", runDirectory},
+		"directory": {"directory add|import: add an organisation messages can be sent to; import a FHIR provider directory (--file or --url)", runDirectory},
 
 		"send":         {"send: queue a message from a hosted organisation (prints its invocationId)", runSend},
 		"messages":     {"messages: an organisation's sent and received messages with their timelines", runMessages},

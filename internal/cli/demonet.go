@@ -200,7 +200,9 @@ func seedDemoNetwork(ctx context.Context, st *store.Store, master []byte, ca *pk
 			return fmt.Errorf("demo organisation %s: %w", o.name, err)
 		}
 	}
-	return nil
+	// The directory: the three organisations and their practitioners.
+	_, err = provider.SyncHostedListings(ctx, st)
+	return err
 }
 
 // demoClientTLS is the pipeline's client identity for the demo network.

@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
+	"time"
 
 	"github.com/opensmd/portal/internal/fhirpd"
 	"github.com/opensmd/portal/internal/provider"
@@ -52,7 +55,8 @@ func runOrg(ctx context.Context, env Env, args []string) error {
 			org.DeliveryMode = *delivery
 		}
 		fmt.Fprintf(env.Stdout, "Added key for organisation %q (HPI-O %s, id %s, delivery %s).\n", org.Name, org.HPIO, org.ID, org.DeliveryMode)
-		return nil
+		_, err = provider.SyncHostedListings(ctx, st)
+		return err
 	})
 }
 
@@ -144,47 +148,60 @@ func readNamedFile(path, what string) ([]byte, error) {
 	return b, nil
 }
 
-// runDirectoryImport implements `portal directory import`: the SMD
-// endpoints of an HL7 AU FHIR Provider Directory bundle (JSON) become
-// directory entries; any problem imports nothing.
+// runDirectoryImport implements `portal directory import`: an HL7 AU FHIR
+// Provider Directory bundle (JSON, from a file or fetched from FHIR search
+// URLs, following their next links) becomes directory entries and
+// searchable listings; any problem imports nothing.
 func runDirectoryImport(ctx context.Context, env Env, args []string) error {
 	fs := newFlagSet("directory import", env)
 	file := fs.String("file", "", "FHIR R4 Bundle (JSON) of Organization, PractitionerRole, HealthcareService, Location and Endpoint resources")
+	var urls stringList
+	fs.Var(&urls, "url", "FHIR search URL to fetch, e.g. https://…/fhir/PractitionerRole?_include=PractitionerRole:endpoint&… (repeatable; pages are followed)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *file == "" {
-		return usageError{"usage: portal directory import --file BUNDLE.json"}
+	if (*file == "") == (len(urls) == 0) {
+		return usageError{"usage: portal directory import --file BUNDLE.json | --url FHIR-SEARCH-URL [--url …]"}
 	}
-	f, err := os.Open(*file)
+	var data []byte
+	var err error
+	if *file != "" {
+		data, err = readNamedFile(*file, "bundle")
+	} else {
+		fctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		defer cancel()
+		data, err = fhirpd.Fetch(fctx, &http.Client{Timeout: time.Minute}, urls)
+	}
 	if err != nil {
-		return fmt.Errorf("read bundle: %w", err)
+		return err
 	}
-	defer f.Close()
-	d, err := fhirpd.Parse(f, fhirpd.Limits{})
+	d, err := fhirpd.Parse(bytes.NewReader(data), fhirpd.Limits{})
 	if err != nil {
 		var ve *fhirpd.ValidationError
 		if errors.As(err, &ve) {
 			for _, p := range ve.Problems {
-				fmt.Fprintf(env.Stderr, "  entry %d %s/%s %s: %s\n", p.Entry, p.Resource, p.ID, p.Path, p.Message)
+				fmt.Fprintf(env.Stderr, "  %s\n", p)
 			}
 			return fmt.Errorf("the bundle has %d problem(s); nothing was imported", len(ve.Problems))
 		}
 		return err
 	}
 	for _, w := range d.Warnings {
-		fmt.Fprintf(env.Stderr, "  warning: entry %d %s/%s %s: %s\n", w.Entry, w.Resource, w.ID, w.Path, w.Message)
+		fmt.Fprintf(env.Stderr, "  warning: %s\n", w)
 	}
 	return withStore(ctx, env, func(st *store.Store, _ []byte) error {
-		entries, err := provider.ImportDirectory(ctx, st, d)
+		res, err := provider.ImportDirectory(ctx, st, d)
 		if err != nil {
 			return err
 		}
-		for _, e := range entries {
+		for _, e := range res.Entries {
 			fmt.Fprintf(env.Stdout, "%s (%s) at %s\n", e.Name, e.OrgURI, e.EndpointURL)
 		}
-		fmt.Fprintf(env.Stdout, "Imported %d directory entr%s.\n", len(entries), plural(len(entries), "y", "ies"))
-		return nil
+		fmt.Fprintf(env.Stdout, "Imported %d directory entr%s and %d listing%s (%d old listing%s removed).\n",
+			len(res.Entries), plural(len(res.Entries), "y", "ies"), len(res.Listings), plural(len(res.Listings), "", "s"),
+			res.Removed, plural(int(res.Removed), "", "s"))
+		_, err = provider.SyncHostedListings(ctx, st)
+		return err
 	})
 }
 

@@ -99,6 +99,10 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	}
 
 	st := store.New(db.pool)
+	// Profiles and users may have changed while the portal was down.
+	if _, err := provider.SyncHostedListings(ctx, st); err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	pipe, jobClient, err := newPipeline(ctx, cfg, st, secret, log, reg, roles[roleWorker])
@@ -150,6 +154,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		e := web.New(web.Deps{
 			Logger: log, Store: st, Auth: authSvc, Secret: secret, Secure: cfg.HTTP.TLS() || hasHTTPS(cfg.HTTP.BaseURL),
 			TrustedProxies: cfg.HTTP.TrustedProxies, Registry: reg, Mailbox: mail, LoadDemo: loadDemo,
+			Publisher: provider.Publisher{Keys: provider.NewKeyCache(st, secret, 0), URL: cfg.SMD.URL}, BaseURL: cfg.HTTP.BaseURL,
 			Ready: func(ctx context.Context) error {
 				if err := st.Ping(ctx); err != nil {
 					return err

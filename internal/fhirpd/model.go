@@ -128,14 +128,16 @@ type Address struct {
 
 // Organization is a FHIR Organization.
 type Organization struct {
-	ID   string
-	Name string
-	HPIO string // 16 digits, validated
+	ID    string
+	Name  string
+	HPIO  string // 16 digits, validated
+	Phone string // first telecom of system phone
 	Address
 }
 
 // HumanName is the first FHIR name of a Practitioner.
 type HumanName struct {
+	Text   string // the whole name as written, if given
 	Family string
 	Given  []string
 	Prefix []string
@@ -158,7 +160,8 @@ type PractitionerRole struct {
 	Specialties  []string // text (or display, or code) of specialty
 	Codes        []string // text (or display, or code) of code
 	Endpoints    []string
-	Active       bool // absent counts as active (FHIR default meaning)
+	Active       bool   // absent counts as active (FHIR default meaning)
+	Phone        string // first telecom of system phone
 }
 
 // HealthcareService is a FHIR HealthcareService.
@@ -169,12 +172,14 @@ type HealthcareService struct {
 	Locations    []string
 	Types        []string
 	Endpoints    []string
+	Phone        string
 }
 
 // Location is a FHIR Location.
 type Location struct {
-	ID   string
-	Name string
+	ID    string
+	Name  string
+	Phone string
 	Address
 }
 

@@ -45,6 +45,10 @@ type (
 		State      string   `json:"state"`
 		PostalCode string   `json:"postalCode"`
 	}
+	rawContact struct {
+		System string `json:"system"`
+		Value  string `json:"value"`
+	}
 	rawExtension struct {
 		URL         string         `json:"url"`
 		ValueString *string        `json:"valueString"`
@@ -54,10 +58,12 @@ type (
 		Identifier []rawIdentifier `json:"identifier"`
 		Name       string          `json:"name"`
 		Address    []rawAddress    `json:"address"`
+		Telecom    []rawContact    `json:"telecom"`
 	}
 	rawPractitioner struct {
 		Identifier []rawIdentifier `json:"identifier"`
 		Name       []struct {
+			Text   string   `json:"text"`
 			Family string   `json:"family"`
 			Given  []string `json:"given"`
 			Prefix []string `json:"prefix"`
@@ -71,6 +77,7 @@ type (
 		Code         []rawConcept   `json:"code"`
 		Specialty    []rawConcept   `json:"specialty"`
 		Endpoint     []rawReference `json:"endpoint"`
+		Telecom      []rawContact   `json:"telecom"`
 	}
 	rawHealthcareService struct {
 		Name       string         `json:"name"`
@@ -78,10 +85,12 @@ type (
 		Location   []rawReference `json:"location"`
 		Type       []rawConcept   `json:"type"`
 		Endpoint   []rawReference `json:"endpoint"`
+		Telecom    []rawContact   `json:"telecom"`
 	}
 	rawLocation struct {
-		Name    string      `json:"name"`
-		Address *rawAddress `json:"address"`
+		Name    string       `json:"name"`
+		Address *rawAddress  `json:"address"`
+		Telecom []rawContact `json:"telecom"`
 	}
 	rawEndpoint struct {
 		Extension            []rawExtension  `json:"extension"`
@@ -345,6 +354,16 @@ func conceptText(c rawConcept) string {
 	for _, cd := range c.Coding {
 		if cd.Code != "" {
 			return cd.Code
+		}
+	}
+	return ""
+}
+
+// phone is the first telephone number of a telecom list.
+func phone(cs []rawContact) string {
+	for _, c := range cs {
+		if c.System == "phone" && strings.TrimSpace(c.Value) != "" {
+			return strings.TrimSpace(c.Value)
 		}
 	}
 	return ""

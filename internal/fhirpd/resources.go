@@ -35,7 +35,7 @@ func decodeOrganization(p *parser, at Problem, data []byte) error {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return err
 	}
-	o := &Organization{ID: at.ID, Name: r.Name}
+	o := &Organization{ID: at.ID, Name: r.Name, Phone: phone(r.Telecom)}
 	for i, id := range r.Identifier {
 		if id.System == SystemHPIO {
 			if d := p.healthID(at, identPath("Organization", i), hi.HPIO, id.Value); d != "" && o.HPIO == "" {
@@ -62,7 +62,7 @@ func decodePractitioner(p *parser, at Problem, data []byte) error {
 	pr := &Practitioner{ID: at.ID}
 	if len(r.Name) > 0 {
 		n := r.Name[0]
-		pr.Name = HumanName{Family: n.Family, Given: n.Given, Prefix: n.Prefix}
+		pr.Name = HumanName{Text: n.Text, Family: n.Family, Given: n.Given, Prefix: n.Prefix}
 	}
 	for i, id := range r.Identifier {
 		switch id.System {
@@ -86,7 +86,7 @@ func decodePractitionerRole(p *parser, at Problem, data []byte) error {
 		return err
 	}
 	pr := &PractitionerRole{ID: at.ID, Active: r.Active == nil || *r.Active,
-		Specialties: conceptTexts(r.Specialty), Codes: conceptTexts(r.Code)}
+		Specialties: conceptTexts(r.Specialty), Codes: conceptTexts(r.Code), Phone: phone(r.Telecom)}
 	p.ref(at, "PractitionerRole.practitioner", r.Practitioner, "Practitioner", func(id string) { pr.Practitioner = id })
 	p.ref(at, "PractitionerRole.organization", r.Organization, "Organization", func(id string) { pr.Organization = id })
 	p.refList(at, "PractitionerRole.location", r.Location, "Location", &pr.Locations)
@@ -100,7 +100,7 @@ func decodeHealthcareService(p *parser, at Problem, data []byte) error {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return err
 	}
-	s := &HealthcareService{ID: at.ID, Name: r.Name, Types: conceptTexts(r.Type)}
+	s := &HealthcareService{ID: at.ID, Name: r.Name, Types: conceptTexts(r.Type), Phone: phone(r.Telecom)}
 	p.ref(at, "HealthcareService.providedBy", r.ProvidedBy, "Organization", func(id string) { s.Organization = id })
 	p.refList(at, "HealthcareService.location", r.Location, "Location", &s.Locations)
 	p.refList(at, "HealthcareService.endpoint", r.Endpoint, "Endpoint", &s.Endpoints)
@@ -113,7 +113,7 @@ func decodeLocation(p *parser, at Problem, data []byte) error {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return err
 	}
-	p.dir.Locations[at.ID] = &Location{ID: at.ID, Name: r.Name, Address: flatAddress(r.Address)}
+	p.dir.Locations[at.ID] = &Location{ID: at.ID, Name: r.Name, Address: flatAddress(r.Address), Phone: phone(r.Telecom)}
 	return nil
 }
 
