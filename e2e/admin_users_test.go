@@ -98,7 +98,7 @@ func TestAdminInvite(t *testing.T) {
 		t.Errorf("invitee has %d sessions listed, want 1", n)
 	}
 	screenshot(t, adm, "invitee-sessions")
-	click(t, adm, `form[action$="/logout"] button[type=submit]`)
+	click(t, adm, `main form[action$="/logout"] button[type=submit]`)
 	if msg := textOf(t, adm, "main .flash-success"); !strings.Contains(msg, "signed out") {
 		t.Errorf("force sign-out flash = %q", msg)
 	}
