@@ -39,9 +39,19 @@ func (h *Handler) login(c echo.Context) error {
 	if err != nil {
 		return h.loginFailed(c, email, err)
 	}
-	if !auth.NeedsMFA(u) {
+	org, err := h.store.Organisation(c.Request().Context(), u.OrganisationID)
+	if err != nil {
+		return err
+	}
+	if !auth.NeedsMFA(u, org) {
 		return h.startSession(c, u, "/dashboard")
 	}
+	return h.startPending(c, u)
+}
+
+// startPending leaves u half-signed-in (password proven, second factor
+// outstanding) and sends them to the TOTP step, or to enrolment.
+func (h *Handler) startPending(c echo.Context, u store.User) error {
 	s := h.cookie(c)
 	if err := h.revokeCookieSession(c, s); err != nil {
 		return err
@@ -163,7 +173,8 @@ func (h *Handler) showEnrol(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, pages.Enrol(pages.EnrolProps{QRImage: e.QRImage, Secret: e.Secret, Required: pending}))
+	required := pending || auth.NeedsMFA(u, currentOrg(c))
+	return h.render(c, http.StatusOK, pages.Enrol(pages.EnrolProps{QRImage: e.QRImage, Secret: e.Secret, Required: required}))
 }
 
 func (h *Handler) confirmEnrol(c echo.Context) error {

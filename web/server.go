@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/opensmd/portal/internal/admin"
 	"github.com/opensmd/portal/internal/auth"
 	"github.com/opensmd/portal/internal/fhirserve"
 	"github.com/opensmd/portal/internal/mailbox"
@@ -50,6 +51,7 @@ type Handler struct {
 	log        *slog.Logger
 	store      *store.Store
 	auth       *auth.Service
+	admin      *admin.Service
 	cookies    *sessions.CookieStore
 	cookieName string
 	secure     bool
@@ -75,6 +77,7 @@ func New(d Deps) *echo.Echo {
 		log:        d.Logger,
 		store:      d.Store,
 		auth:       d.Auth,
+		admin:      admin.New(d.Store, d.Now),
 		cookies:    newCookieStore(d.Secret, d.Secure),
 		cookieName: cookieName(d.Secure),
 		secure:     d.Secure,

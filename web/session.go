@@ -131,6 +131,11 @@ func (h *Handler) guard(a Access) echo.MiddlewareFunc {
 			if !ok {
 				return h.toLogin(c)
 			}
+			if !u.MFAEnabled() && auth.NeedsMFA(u, currentOrg(c)) {
+				// The organisation began requiring TOTP, or an administrator
+				// reset this user's: enrol before anything else.
+				return c.Redirect(http.StatusSeeOther, "/account/mfa/enrol")
+			}
 			if !hasRole(allowedRoles(a), u.Role) {
 				return echo.NewHTTPError(http.StatusForbidden)
 			}

@@ -66,8 +66,11 @@ func NewService(st *store.Store, masterSecret []byte, p Policy, now func() time.
 }
 
 // NeedsMFA reports whether u must pass a second factor: administrators
-// always, anyone who has enrolled.
-func NeedsMFA(u store.User) bool { return u.Role == store.RoleAdmin || u.MFAEnabled() }
+// always, everyone in an organisation that requires it, anyone who has
+// enrolled.
+func NeedsMFA(u store.User, org store.Organisation) bool {
+	return u.Role == store.RoleAdmin || org.RequireTOTP || u.MFAEnabled()
+}
 
 // Authenticate checks e-mail and password. On success the caller continues
 // with VerifyTOTP / enrolment or StartSession, as NeedsMFA says.
@@ -244,6 +247,9 @@ func (s *Service) StartSession(ctx context.Context, u store.User, ip, userAgent 
 		if err := tx.RecordLoginAttempt(ctx, ip, true, now); err != nil {
 			return err
 		}
+		if err := tx.RecordSignIn(ctx, u.ID, now); err != nil {
+			return err
+		}
 		return tx.Audit(ctx, store.AuditEvent{OrganisationID: u.OrganisationID, UserID: u.ID, Action: "login.success", IP: ip})
 	})
 	return token, err
@@ -371,6 +377,9 @@ func ValidEmail(s string) bool {
 	at := strings.LastIndexByte(s, '@')
 	return at > 0 && at < len(s)-3 && strings.Contains(s[at:], ".") && !strings.ContainsAny(s, " <>\"\r\n") && len(s) <= 254
 }
+
+// SessionID is the stored ID of the session whose cookie token is token.
+func SessionID(token string) string { return hashToken(token) }
 
 func hashToken(token string) string {
 	sum := sha256.Sum256([]byte(token))

@@ -37,7 +37,8 @@ func commands() map[string]command {
 		"pki":     {"pki init|issue: a TEST CA and NASH-shaped organisation certificates", runPKI},
 		"smd":     {"smd seal|open|envelope: seal, open or wrap SMD messages (debugging tool)", runSMD},
 
-		"org":       {"org add: store a hosted organisation's certificate and private key", runOrg},
+		"org":       {"org add|settings: store a hosted organisation's certificate and key; show or change its settings", runOrgCommand},
+		"user":      {"user invite|list|role|deactivate|reactivate|reset-mfa|sessions|logout: administer users", runUser},
 		"trust":     {"trust add: trust CA certificates (trust anchors)", runTrust},
 		"directory": {"directory add|import: add an organisation messages can be sent to; import a FHIR provider directory (--file or --url)", runDirectory},
 

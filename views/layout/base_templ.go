@@ -25,8 +25,10 @@ var nav = []navItem{
 	{Href: "/directory", Label: "Directory"},
 	{Href: "/admin/directory/import", Label: "Import directory", Roles: []string{"admin"}},
 	{Href: "/admin/users", Label: "Users", Roles: []string{"admin"}},
+	{Href: "/admin/organisation", Label: "Organisation", Roles: []string{"admin"}},
 	{Href: "/admin/audit", Label: "Audit trail", Roles: []string{"admin"}},
 	{Href: "/account/mfa", Label: "Two-step sign-in"},
+	{Href: "/account/sessions", Label: "Sessions"},
 }
 
 func visible(item navItem, role string) bool {
