@@ -19,6 +19,11 @@ const AuditCRLAdded = "trust.crl_added"
 // issued and signed by one of the trust anchors. Certificates it lists are
 // refused as payload signers once keyrings reload (within 30 s).
 func AddCRL(ctx context.Context, st *store.Store, data []byte) (store.CRL, error) {
+	return AddCRLBy(ctx, st, data, Actor{})
+}
+
+// AddCRLBy is AddCRL recording by in the audit event.
+func AddCRLBy(ctx context.Context, st *store.Store, data []byte, by Actor) (store.CRL, error) {
 	der := data
 	if b, _ := pem.Decode(data); b != nil {
 		if b.Type != "X509 CRL" {
@@ -44,10 +49,10 @@ func AddCRL(ctx context.Context, st *store.Store, data []byte) (store.CRL, error
 		if err != nil {
 			return err
 		}
-		return tx.Audit(ctx, store.AuditEvent{Action: AuditCRLAdded, Detail: map[string]string{
+		return tx.Audit(ctx, by.event("", AuditCRLAdded, map[string]string{
 			"issuer": out.Issuer, "revoked": fmt.Sprint(len(crl.RevokedCertificateEntries)),
 			"this_update": crl.ThisUpdate.UTC().Format("2006-01-02T15:04:05Z"),
-		}})
+		}))
 	})
 	if err != nil {
 		return store.CRL{}, fmt.Errorf("add CRL: %w", err)

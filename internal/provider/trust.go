@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 
-	"github.com/opensmd/portal/internal/smd/pki"
 	"github.com/opensmd/portal/internal/store"
 )
 
@@ -17,7 +16,13 @@ const AuditTrustAdded = "trust.anchor_added"
 // none is stored. Adding an anchor again is harmless (it is returned, and
 // trusted again if it had been removed).
 func AddTrustAnchor(ctx context.Context, st *store.Store, pemBytes []byte) ([]store.TrustAnchor, error) {
-	certs, err := pki.ParseCertsPEM(pemBytes)
+	return AddTrustAnchorBy(ctx, st, pemBytes, Actor{})
+}
+
+// AddTrustAnchorBy is AddTrustAnchor recording by in the audit events; it
+// also accepts one DER certificate.
+func AddTrustAnchorBy(ctx context.Context, st *store.Store, data []byte, by Actor) ([]store.TrustAnchor, error) {
+	certs, err := ParseCertificates(data)
 	if err != nil {
 		return nil, fmt.Errorf("add trust anchor: %w", err)
 	}
@@ -34,9 +39,9 @@ func AddTrustAnchor(ctx context.Context, st *store.Store, pemBytes []byte) ([]st
 			if err != nil {
 				return err
 			}
-			err = tx.Audit(ctx, store.AuditEvent{Action: AuditTrustAdded, Detail: map[string]string{
+			err = tx.Audit(ctx, by.event("", AuditTrustAdded, map[string]string{
 				"anchor_id": a.ID, "subject": a.Subject, "ski": hex.EncodeToString(c.SubjectKeyId),
-			}})
+			}))
 			if err != nil {
 				return err
 			}
