@@ -435,8 +435,8 @@ func ScheduleCertificate(ctx context.Context, st *store.Store, org store.Organis
 }
 
 // RetireCertificate retires key id of org: it no longer signs or decrypts
-// once keyrings reload. Refused (ReasonOnlyValid) when the key is valid at
-// now and no other key of org would be valid and active then.
+// once keyrings reload. Refused (ReasonOnlyValid) when the key has not
+// expired and no other key of org is valid and active at now.
 func RetireCertificate(ctx context.Context, st *store.Store, org store.Organisation, id string, now time.Time, by Actor) error {
 	return st.WithTx(ctx, func(tx *store.Store) error {
 		keys, err := tx.OrgKeys(ctx, org.ID)
@@ -448,7 +448,7 @@ func RetireCertificate(ctx context.Context, st *store.Store, org store.Organisat
 			return fmt.Errorf("retire certificate: %w", store.ErrNotFound)
 		}
 		k := keys[i]
-		if usable(k, now) && !slices.ContainsFunc(keys, func(o store.OrgKey) bool { return o.ID != id && usable(o, now) }) {
+		if !now.After(k.NotAfter) && !slices.ContainsFunc(keys, func(o store.OrgKey) bool { return o.ID != id && usable(o, now) }) {
 			return certErr(ReasonOnlyValid, "", "This is the organisation's only valid certificate in use: retiring it would stop all sending and receiving. Install its replacement first.")
 		}
 		if err := tx.RetireOrgKey(ctx, org.ID, id); err != nil {
