@@ -39,6 +39,7 @@ type Handler struct {
 	log        *slog.Logger
 	store      *store.Store
 	auth       *auth.Service
+	master     []byte // seals organisation private keys (internal/provider)
 	cookies    *sessions.CookieStore
 	cookieName string
 	secure     bool
@@ -56,6 +57,7 @@ func New(d Deps) *echo.Echo {
 		log:        d.Logger,
 		store:      d.Store,
 		auth:       d.Auth,
+		master:     d.Secret,
 		cookies:    newCookieStore(d.Secret, d.Secure),
 		cookieName: cookieName(d.Secure),
 		secure:     d.Secure,
