@@ -38,7 +38,8 @@ func commands() map[string]command {
 		"smd":     {"smd seal|open|envelope: seal, open or wrap SMD messages (debugging tool)", runSMD},
 
 		"org":       {"org add: store a hosted organisation's certificate and private key", runOrg},
-		"trust":     {"trust add: trust CA certificates (trust anchors)", runTrust},
+		"trust":     {"trust add|crl|list|remove: trust anchors and revocation lists", runTrust},
+		"cert":      {"cert import|list|csr|install|retire: an organisation's certificates (rollover)", runCert},
 		"directory": {"directory add: add or replace an organisation messages can be sent to", runDirectory},
 
 		"send":         {"send: queue a message from a hosted organisation (prints its invocationId)", runSend},
