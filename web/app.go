@@ -2,8 +2,6 @@ package web
 
 import (
 	"net/http"
-	"sort"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -14,31 +12,6 @@ func (h *Handler) showDashboard(c echo.Context) error {
 	u, _ := currentUser(c)
 	org := currentOrg(c)
 	return h.render(c, http.StatusOK, pages.Dashboard(pages.DashboardProps{OrgName: org.Name, HPIO: org.HPIO, Role: u.Role, MFA: u.MFAEnabled()}))
-}
-
-func (h *Handler) listAudit(c echo.Context) error {
-	events, err := h.store.OrgAuditEvents(c.Request().Context(), currentOrg(c).ID, 200)
-	if err != nil {
-		return err
-	}
-	rows := make([]pages.AuditRow, len(events))
-	for i, e := range events {
-		rows[i] = pages.AuditRow{At: e.At, Action: e.Action, User: e.UserName, IP: e.IP, Detail: formatDetail(e.Detail)}
-	}
-	return h.render(c, http.StatusOK, pages.Audit(rows))
-}
-
-func formatDetail(d map[string]string) string {
-	keys := make([]string, 0, len(d))
-	for k := range d {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + ": " + d[k]
-	}
-	return strings.Join(parts, "; ")
 }
 
 func (h *Handler) healthz(c echo.Context) error {

@@ -17,7 +17,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/opensmd/portal/internal/provider"
+	"github.com/opensmd/portal/internal/store"
 	"github.com/opensmd/portal/static"
+	"github.com/opensmd/portal/views/chrome"
 )
 
 // csp allows only our own scripts and styles; data: images carry the TOTP
@@ -56,6 +59,39 @@ func (h *Handler) middleware(e *echo.Echo, reg *prometheus.Registry) {
 		},
 	}))
 	e.Use(h.loadSession)
+	e.Use(h.expiryBanner)
+}
+
+const ctxBanners ctxKey = "banners"
+
+// expiryBanner warns administrators on every page when their
+// organisation's active certificate expires within six weeks (urgent
+// within one), and records the matching notification the first time.
+// Only GET pages are checked: they are what shows a banner.
+func (h *Handler) expiryBanner(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u, ok := currentUser(c)
+		if !ok || u.Role != store.RoleAdmin || c.Request().Method != http.MethodGet {
+			return next(c)
+		}
+		ctx := c.Request().Context()
+		e, err := provider.OrgExpiry(ctx, h.store, currentOrg(c).ID, h.now())
+		if err != nil {
+			// A banner is not worth failing the page for.
+			h.log.WarnContext(ctx, "Certificate expiry check failed", "error", err)
+			return next(c)
+		}
+		if e != nil {
+			c.Set(string(ctxBanners), []chrome.Banner{{Level: e.Level, Text: e.Text(),
+				Link: "/admin/certificates", LinkText: "Manage certificates"}})
+		}
+		return next(c)
+	}
+}
+
+func banners(c echo.Context) []chrome.Banner {
+	b, _ := c.Get(string(ctxBanners)).([]chrome.Banner)
+	return b
 }
 
 func hstsAge(secure bool) int {

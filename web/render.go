@@ -12,7 +12,9 @@ import (
 
 // render writes a templ component with the request's chrome in context.
 func (h *Handler) render(c echo.Context, status int, page templ.Component) error {
-	ctx := chrome.With(c.Request().Context(), h.chromeFor(c))
+	ch := h.chromeFor(c)
+	ch.Banners = banners(c)
+	ctx := chrome.With(c.Request().Context(), ch)
 	buf := templ.GetBuffer()
 	defer templ.ReleaseBuffer(buf)
 	if err := page.Render(ctx, buf); err != nil {

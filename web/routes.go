@@ -75,6 +75,21 @@ func Routes() []Route {
 		// R4 JSON): read-only and public, like any published directory.
 		{"GET", "/fhir/:type", Public, (*Handler).fhirSearch},
 		{"GET", "/fhir/:type/:id", Public, (*Handler).fhirRead},
+		{"GET", "/admin/audit/export", AdminOnly, (*Handler).exportAudit},
+		{"GET", "/admin/certificates", AdminOnly, (*Handler).listCertificates},
+		{"POST", "/admin/certificates/import", AdminOnly, (*Handler).importCertificate},
+		{"POST", "/admin/certificates/csr", AdminOnly, (*Handler).createCSR},
+		{"GET", "/admin/certificates/csr/:id", AdminOnly, (*Handler).downloadCSR},
+		{"POST", "/admin/certificates/install", AdminOnly, (*Handler).installCertificate},
+		{"GET", "/admin/certificates/:id", AdminOnly, (*Handler).showCertificate},
+		{"POST", "/admin/certificates/:id/schedule", AdminOnly, (*Handler).scheduleCertificate},
+		{"POST", "/admin/certificates/:id/retire", AdminOnly, (*Handler).retireCertificate},
+		{"POST", "/admin/notifications/:id/dismiss", AdminOnly, (*Handler).dismissNotification},
+		{"GET", "/admin/trust", AdminOnly, (*Handler).listTrust},
+		{"POST", "/admin/trust", AdminOnly, (*Handler).addTrustAnchor},
+		{"POST", "/admin/trust/crls", AdminOnly, (*Handler).addCRL},
+		{"GET", "/admin/trust/:id/remove", AdminOnly, (*Handler).confirmRemoveTrust},
+		{"POST", "/admin/trust/:id/remove", AdminOnly, (*Handler).removeTrust},
 	}
 }
 

@@ -52,6 +52,7 @@ type Handler struct {
 	store      *store.Store
 	auth       *auth.Service
 	admin      *admin.Service
+	master     []byte // seals organisation private keys (internal/provider)
 	cookies    *sessions.CookieStore
 	cookieName string
 	secure     bool
@@ -78,6 +79,7 @@ func New(d Deps) *echo.Echo {
 		store:      d.Store,
 		auth:       d.Auth,
 		admin:      admin.New(d.Store, d.Now),
+		master:     d.Secret,
 		cookies:    newCookieStore(d.Secret, d.Secure),
 		cookieName: cookieName(d.Secure),
 		secure:     d.Secure,

@@ -2,14 +2,10 @@ package cli
 
 import (
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
-	"time"
 
+	"github.com/opensmd/portal/internal/auditexport"
 	"github.com/opensmd/portal/internal/provider"
 	"github.com/opensmd/portal/internal/store"
 )
@@ -68,30 +64,8 @@ func runAuditExport(ctx context.Context, env Env, args []string) error {
 		}
 		slices.Reverse(events) // oldest first
 		if *format == "json" {
-			enc := json.NewEncoder(env.Stdout)
-			enc.SetIndent("", "  ")
-			if events == nil {
-				events = []store.AuditEvent{}
-			}
-			return enc.Encode(events)
+			return auditexport.WriteJSON(env.Stdout, events)
 		}
-		w := csv.NewWriter(env.Stdout)
-		_ = w.Write([]string{"id", "at", "organisation_id", "user_id", "user_name", "action", "ip", "detail"})
-		for _, e := range events {
-			detail, _ := json.Marshal(e.Detail)
-			_ = w.Write([]string{strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339Nano), e.OrganisationID,
-				e.UserID, csvSafe(e.UserName), e.Action, e.IP, csvSafe(string(detail))})
-		}
-		w.Flush()
-		return w.Error()
+		return auditexport.WriteCSV(env.Stdout, events)
 	})
-}
-
-// csvSafe defuses spreadsheet formulas: a cell starting with = + - @ (or a
-// tab or carriage return) is prefixed with an apostrophe.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

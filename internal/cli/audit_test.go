@@ -36,12 +36,3 @@ func TestAudit_VerifyAndExport(t *testing.T) {
 		t.Fatalf("unknown format: exit %d, want 2", code)
 	}
 }
-
-func TestCSVSafe(t *testing.T) {
-	for in, want := range map[string]string{"=SUM(A1)": "'=SUM(A1)", "+1": "'+1", "-x": "'-x", "@cmd": "'@cmd",
-		"Pat": "Pat", "": "", `{"a":"b"}`: `{"a":"b"}`} {
-		if got := csvSafe(in); got != want {
-			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

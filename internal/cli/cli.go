@@ -39,8 +39,9 @@ func commands() map[string]command {
 
 		"org":       {"org add|settings: store a hosted organisation's certificate and key; show or change its settings", runOrgCommand},
 		"user":      {"user invite|list|role|deactivate|reactivate|reset-mfa|sessions|logout: administer users", runUser},
-		"trust":     {"trust add: trust CA certificates (trust anchors)", runTrust},
 		"directory": {"directory add|import: add an organisation messages can be sent to; import a FHIR provider directory (--file or --url)", runDirectory},
+		"trust":     {"trust add|crl|list|remove: trust anchors and revocation lists", runTrust},
+		"cert":      {"cert import|list|csr|install|retire: an organisation's certificates (rollover)", runCert},
 
 		"send":         {"send: queue a message from a hosted organisation (prints its invocationId)", runSend},
 		"messages":     {"messages: an organisation's sent and received messages with their timelines", runMessages},

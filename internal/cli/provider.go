@@ -63,11 +63,18 @@ func runOrg(ctx context.Context, env Env, args []string) error {
 // runTrust implements `portal trust add`: add CA certificates as trust
 // anchors.
 func runTrust(ctx context.Context, env Env, args []string) error {
-	if len(args) > 0 && args[0] == "crl" {
-		return runTrustCRL(ctx, env, args[1:])
+	if len(args) > 0 {
+		switch args[0] {
+		case "crl":
+			return runTrustCRL(ctx, env, args[1:])
+		case "list":
+			return runTrustList(ctx, env, args[1:])
+		case "remove":
+			return runTrustRemove(ctx, env, args[1:])
+		}
 	}
 	if len(args) == 0 || args[0] != "add" {
-		return usageError{"usage: portal trust add --ca FILE | portal trust crl --file FILE"}
+		return usageError{"usage: portal trust add --ca FILE | trust crl --file FILE | trust list | trust remove --id ID [--force]"}
 	}
 	fs := newFlagSet("trust add", env)
 	caFile := fs.String("ca", "", "PEM file of one or more CA certificates")

@@ -16,26 +16,31 @@ import (
 const AuditCRLAdded = "trust.crl_added"
 
 // AddCRL stores a certificate revocation list (PEM "X509 CRL" or DER)
-// issued and signed by one of the trust anchors. Certificates it lists are
+// issued and signed by one of the trust anchors (else a *CertError). Certificates it lists are
 // refused as payload signers once keyrings reload (within 30 s).
 func AddCRL(ctx context.Context, st *store.Store, data []byte) (store.CRL, error) {
+	return AddCRLBy(ctx, st, data, Actor{})
+}
+
+// AddCRLBy is AddCRL recording by in the audit event.
+func AddCRLBy(ctx context.Context, st *store.Store, data []byte, by Actor) (store.CRL, error) {
 	der := data
 	if b, _ := pem.Decode(data); b != nil {
 		if b.Type != "X509 CRL" {
-			return store.CRL{}, fmt.Errorf("add CRL: PEM block is %q, want \"X509 CRL\"", b.Type)
+			return store.CRL{}, certErr(ReasonFormat, "file", "add CRL: PEM block is %q, want \"X509 CRL\"", b.Type)
 		}
 		der = b.Bytes
 	}
 	crl, err := x509.ParseRevocationList(der)
 	if err != nil {
-		return store.CRL{}, fmt.Errorf("add CRL: not a certificate revocation list: %w", err)
+		return store.CRL{}, certErr(ReasonFormat, "file", "add CRL: not a certificate revocation list")
 	}
 	anchors, err := st.TrustAnchors(ctx)
 	if err != nil {
 		return store.CRL{}, fmt.Errorf("add CRL: %w", err)
 	}
 	if _, err := crlIssuer(crl, parseAnchors(anchors)); err != nil {
-		return store.CRL{}, fmt.Errorf("add CRL: %w", err)
+		return store.CRL{}, certErr(ReasonUntrusted, "file", "add CRL: %v", err)
 	}
 	var out store.CRL
 	err = st.WithTx(ctx, func(tx *store.Store) error {
@@ -44,10 +49,10 @@ func AddCRL(ctx context.Context, st *store.Store, data []byte) (store.CRL, error
 		if err != nil {
 			return err
 		}
-		return tx.Audit(ctx, store.AuditEvent{Action: AuditCRLAdded, Detail: map[string]string{
+		return tx.Audit(ctx, by.event("", AuditCRLAdded, map[string]string{
 			"issuer": out.Issuer, "revoked": fmt.Sprint(len(crl.RevokedCertificateEntries)),
 			"this_update": crl.ThisUpdate.UTC().Format("2006-01-02T15:04:05Z"),
-		}})
+		}))
 	})
 	if err != nil {
 		return store.CRL{}, fmt.Errorf("add CRL: %w", err)

@@ -262,7 +262,7 @@ func TestKeyring_Rollover(t *testing.T) {
 	if err := db.QueryRow(ctx, `SELECT id FROM org_keys WHERE sha256(cert_der) = sha256($1)`, f.gp.cert.Raw).Scan(&curID); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.RetireOrgKey(ctx, curID); err != nil {
+	if err := st.RetireOrgKey(ctx, org.ID, curID); err != nil {
 		t.Fatal(err)
 	}
 	kr = load(t, st)

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 
-	"github.com/opensmd/portal/internal/smd/pki"
 	"github.com/opensmd/portal/internal/store"
 )
 
@@ -14,16 +13,22 @@ const AuditTrustAdded = "trust.anchor_added"
 
 // AddTrustAnchor stores every certificate of pemBytes as a trust anchor.
 // Each must be a CA certificate (basicConstraints CA:TRUE); if one is not,
-// none is stored. Adding an anchor again is harmless (it is returned, and
+// none is stored (a *CertError, as is an unreadable file). Adding an anchor again is harmless (it is returned, and
 // trusted again if it had been removed).
 func AddTrustAnchor(ctx context.Context, st *store.Store, pemBytes []byte) ([]store.TrustAnchor, error) {
-	certs, err := pki.ParseCertsPEM(pemBytes)
+	return AddTrustAnchorBy(ctx, st, pemBytes, Actor{})
+}
+
+// AddTrustAnchorBy is AddTrustAnchor recording by in the audit events; it
+// also accepts one DER certificate.
+func AddTrustAnchorBy(ctx context.Context, st *store.Store, data []byte, by Actor) ([]store.TrustAnchor, error) {
+	certs, err := ParseCertificates(data)
 	if err != nil {
-		return nil, fmt.Errorf("add trust anchor: %w", err)
+		return nil, certErr(ReasonFormat, "file", "add trust anchor: %v", err)
 	}
 	for i, c := range certs {
 		if !c.BasicConstraintsValid || !c.IsCA {
-			return nil, fmt.Errorf("add trust anchor: certificate %d (%q) is not a CA certificate (basicConstraints CA:TRUE missing)",
+			return nil, certErr(ReasonFormat, "file", "add trust anchor: certificate %d (%q) is not a CA certificate (basicConstraints CA:TRUE missing)",
 				i+1, c.Subject.String())
 		}
 	}
@@ -34,9 +39,9 @@ func AddTrustAnchor(ctx context.Context, st *store.Store, pemBytes []byte) ([]st
 			if err != nil {
 				return err
 			}
-			err = tx.Audit(ctx, store.AuditEvent{Action: AuditTrustAdded, Detail: map[string]string{
+			err = tx.Audit(ctx, by.event("", AuditTrustAdded, map[string]string{
 				"anchor_id": a.ID, "subject": a.Subject, "ski": hex.EncodeToString(c.SubjectKeyId),
-			}})
+			}))
 			if err != nil {
 				return err
 			}

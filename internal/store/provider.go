@@ -22,15 +22,18 @@ type OrgKey struct {
 	ActiveFrom time.Time
 	CreatedAt  time.Time
 	RetiredAt  *time.Time
+	// ChainDER holds the intermediate CA certificates delivered with the
+	// certificate, leaf side first (may be empty).
+	ChainDER [][]byte
 }
 
 const orgKeyColumns = `id, organisation_id, cert_der, key_enc, ski, subject, not_before, not_after,
-	active_from, created_at, retired_at`
+	active_from, created_at, retired_at, chain_der`
 
 func scanOrgKey(row interface{ Scan(...any) error }) (OrgKey, error) {
 	var k OrgKey
 	err := row.Scan(&k.ID, &k.OrganisationID, &k.CertDER, &k.KeyEnc, &k.SKI, &k.Subject,
-		&k.NotBefore, &k.NotAfter, &k.ActiveFrom, &k.CreatedAt, &k.RetiredAt)
+		&k.NotBefore, &k.NotAfter, &k.ActiveFrom, &k.CreatedAt, &k.RetiredAt, &k.ChainDER)
 	return k, err
 }
 
@@ -47,11 +50,15 @@ func (s *Store) AddOrgKey(ctx context.Context, k OrgKey) (OrgKey, error) {
 	if !k.ActiveFrom.IsZero() {
 		activeFrom = &k.ActiveFrom
 	}
-	q := `INSERT INTO org_keys (id, organisation_id, cert_der, key_enc, ski, subject, not_before, not_after, active_from)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9, greatest($7, now())))
+	chain := k.ChainDER
+	if chain == nil {
+		chain = [][]byte{}
+	}
+	q := `INSERT INTO org_keys (id, organisation_id, cert_der, key_enc, ski, subject, not_before, not_after, active_from, chain_der)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9, greatest($7, now())), $10)
 		RETURNING ` + orgKeyColumns
 	out, err := scanOrgKey(s.db.QueryRow(ctx, q, k.ID, k.OrganisationID, k.CertDER, k.KeyEnc, k.SKI,
-		k.Subject, k.NotBefore, k.NotAfter, activeFrom))
+		k.Subject, k.NotBefore, k.NotAfter, activeFrom, chain))
 	return out, normalise(err, "add org key")
 }
 
@@ -75,24 +82,34 @@ func (s *Store) ActiveOrgKeys(ctx context.Context) ([]OrgKey, error) {
 	return out, normalise(rows.Err(), "list org keys")
 }
 
-// SetOrgKeyActiveFrom schedules when key id becomes the signing key.
-func (s *Store) SetOrgKeyActiveFrom(ctx context.Context, id string, at time.Time) error {
+// SetOrgKeyActiveFrom schedules when key id of organisation orgID becomes
+// the signing key. A retired key, or another organisation's, is not found.
+func (s *Store) SetOrgKeyActiveFrom(ctx context.Context, orgID, id string, at time.Time) error {
 	if err := checkID(id, "set org key active_from"); err != nil {
 		return err
 	}
-	tag, err := s.db.Exec(ctx, `UPDATE org_keys SET active_from = $2 WHERE id = $1`, id, at)
+	if err := checkID(orgID, "set org key active_from"); err != nil {
+		return err
+	}
+	tag, err := s.db.Exec(ctx, `UPDATE org_keys SET active_from = $3
+		WHERE id = $1 AND organisation_id = $2 AND retired_at IS NULL`, id, orgID, at)
 	if err == nil && tag.RowsAffected() == 0 {
 		return fmt.Errorf("set org key active_from: %w", ErrNotFound)
 	}
 	return normalise(err, "set org key active_from")
 }
 
-// RetireOrgKey marks key id retired: it is no longer loaded.
-func (s *Store) RetireOrgKey(ctx context.Context, id string) error {
+// RetireOrgKey marks key id of organisation orgID retired: it is no
+// longer loaded. Another organisation's key is not found.
+func (s *Store) RetireOrgKey(ctx context.Context, orgID, id string) error {
 	if err := checkID(id, "retire org key"); err != nil {
 		return err
 	}
-	tag, err := s.db.Exec(ctx, `UPDATE org_keys SET retired_at = now() WHERE id = $1 AND retired_at IS NULL`, id)
+	if err := checkID(orgID, "retire org key"); err != nil {
+		return err
+	}
+	tag, err := s.db.Exec(ctx, `UPDATE org_keys SET retired_at = now()
+		WHERE id = $1 AND organisation_id = $2 AND retired_at IS NULL`, id, orgID)
 	if err == nil && tag.RowsAffected() == 0 {
 		return fmt.Errorf("retire org key: %w", ErrNotFound)
 	}

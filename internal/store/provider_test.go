@@ -50,16 +50,16 @@ func TestOrgKeys_OrderConflictAndRetire(t *testing.T) {
 	if err != nil || len(keys) != 2 || keys[0].ID != next.ID || keys[1].ID != old.ID {
 		t.Fatalf("active keys: %+v %v", keys, err)
 	}
-	if err := st.SetOrgKeyActiveFrom(ctx, old.ID, t0.Add(3*time.Hour)); err != nil {
+	if err := st.SetOrgKeyActiveFrom(ctx, o.ID, old.ID, t0.Add(3*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if keys, _ := st.ActiveOrgKeys(ctx); keys[0].ID != old.ID {
 		t.Fatal("active_from change did not reorder")
 	}
-	if err := st.RetireOrgKey(ctx, old.ID); err != nil {
+	if err := st.RetireOrgKey(ctx, o.ID, old.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.RetireOrgKey(ctx, old.ID); !errors.Is(err, store.ErrNotFound) {
+	if err := st.RetireOrgKey(ctx, o.ID, old.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("retire twice: %v", err)
 	}
 	if keys, _ := st.ActiveOrgKeys(ctx); len(keys) != 1 || keys[0].ID != next.ID {

@@ -20,6 +20,17 @@ type Chrome struct {
 	RequestID string
 	Flashes   []Flash
 	Path      string // current path, for marking the active nav item
+	// Banners are shown on every page above the content (certificate
+	// expiry for administrators).
+	Banners []Banner
+}
+
+// Banner is a standing notice with a link to act on it.
+type Banner struct {
+	Level    string // "warning" or "urgent"
+	Text     string
+	Link     string
+	LinkText string
 }
 
 // SignedIn reports whether a fully authenticated user is present.

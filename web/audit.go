@@ -1,0 +1,196 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/opensmd/portal/internal/auditexport"
+	"github.com/opensmd/portal/internal/store"
+	"github.com/opensmd/portal/views/pages"
+)
+
+// Audit viewer paging and export bounds.
+const (
+	auditPageSize  = 50
+	auditExportMax = 100000
+)
+
+// AuditExported is the audit action recorded for each export.
+const AuditExported = "audit.exported"
+
+// auditQuery is the audit viewer's filter as typed, with field errors.
+type auditQuery struct {
+	Action, User, From, To, Text string
+	Page                         int
+	Errors                       map[string]string
+}
+
+const dateLayout = "2006-01-02"
+
+// parseAuditQuery reads the filter from the query string. Dates are whole
+// days in the server's time zone; "to" is inclusive.
+func parseAuditQuery(c echo.Context) (auditQuery, store.AuditFilter) {
+	q := auditQuery{Action: strings.TrimSpace(c.QueryParam("action")), User: c.QueryParam("user"),
+		From: c.QueryParam("from"), To: c.QueryParam("to"), Text: strings.TrimSpace(c.QueryParam("q")), Errors: map[string]string{}}
+	f := store.AuditFilter{OrganisationID: currentOrg(c).ID, ActionPrefix: q.Action, UserID: q.User, Text: q.Text}
+	if len(q.Action) > 100 {
+		q.Errors["action"] = "Keep the event name under 100 characters."
+	}
+	if len(q.Text) > 200 {
+		q.Errors["q"] = "Keep the search text under 200 characters."
+	}
+	if q.From != "" {
+		t, err := time.ParseInLocation(dateLayout, q.From, time.Local)
+		if err != nil {
+			q.Errors["from"] = "Enter a date like 2026-03-31."
+		}
+		f.From = t
+	}
+	if q.To != "" {
+		t, err := time.ParseInLocation(dateLayout, q.To, time.Local)
+		if err != nil {
+			q.Errors["to"] = "Enter a date like 2026-03-31."
+		} else {
+			f.To = t.AddDate(0, 0, 1)
+		}
+	}
+	if q.Errors["from"] == "" && q.Errors["to"] == "" && !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
+		q.Errors["to"] = "The end date must not be before the start date."
+	}
+	q.Page, _ = strconv.Atoi(c.QueryParam("page"))
+	q.Page = max(q.Page, 1)
+	return q, f
+}
+
+func (q auditQuery) values() url.Values {
+	v := url.Values{}
+	for k, s := range map[string]string{"action": q.Action, "user": q.User, "from": q.From, "to": q.To, "q": q.Text} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	return v
+}
+
+func (q auditQuery) pageURL(page int) string {
+	v := q.values()
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	if len(v) == 0 {
+		return "/admin/audit"
+	}
+	return "/admin/audit?" + v.Encode()
+}
+
+func (h *Handler) listAudit(c echo.Context) error {
+	ctx := c.Request().Context()
+	q, f := parseAuditQuery(c)
+	users, err := h.store.OrgUsers(ctx, currentOrg(c).ID)
+	if err != nil {
+		return err
+	}
+	p := pages.AuditProps{Action: q.Action, User: q.User, From: q.From, To: q.To, Text: q.Text, Errors: q.Errors, Page: q.Page,
+		ExportQuery: q.values().Encode()}
+	for _, u := range users {
+		p.Users = append(p.Users, pages.AuditUser{ID: u.ID, Name: u.DisplayName + " (" + u.Email + ")"})
+	}
+	n, problem, err := h.store.VerifyAudit(ctx)
+	if err != nil {
+		return err
+	}
+	p.ChainRows, p.ChainOK = n, problem == nil
+	if problem != nil {
+		p.ChainProblem = "event " + strconv.FormatInt(problem.ID, 10) + ": " + problem.Reason
+	}
+	if len(q.Errors) > 0 {
+		return h.render(c, http.StatusUnprocessableEntity, pages.Audit(p))
+	}
+	f.Limit, f.Offset = auditPageSize+1, (q.Page-1)*auditPageSize
+	events, err := h.store.FilterAuditEvents(ctx, f)
+	if err != nil {
+		return err
+	}
+	if len(events) > auditPageSize {
+		events = events[:auditPageSize]
+		p.NextURL = q.pageURL(q.Page + 1)
+	}
+	if q.Page > 1 {
+		p.PrevURL = q.pageURL(q.Page - 1)
+	}
+	for _, e := range events {
+		p.Rows = append(p.Rows, pages.AuditRow{At: e.At.In(time.Local), Action: e.Action, User: e.UserName, IP: e.IP, Detail: formatDetail(e.Detail)})
+	}
+	return h.render(c, http.StatusOK, pages.Audit(p))
+}
+
+// exportAudit downloads the filtered events (oldest first) as CSV or JSON;
+// the export itself is audited, with its filter, in the same transaction
+// that reads the events.
+func (h *Handler) exportAudit(c echo.Context) error {
+	format := c.QueryParam("format")
+	if format == "" {
+		format = "csv"
+	}
+	if format != "csv" && format != "json" {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	q, f := parseAuditQuery(c)
+	if len(q.Errors) > 0 {
+		return echo.NewHTTPError(http.StatusBadRequest)
+	}
+	ctx := c.Request().Context()
+	a := certActor(c)
+	f.Limit = auditExportMax
+	var events []store.AuditEvent
+	err := h.store.WithTx(ctx, func(tx *store.Store) error {
+		var err error
+		if events, err = tx.FilterAuditEvents(ctx, f); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, store.AuditEvent{OrganisationID: a.OrganisationID, UserID: a.UserID, IP: a.IP, Action: AuditExported,
+			Detail: map[string]string{"format": format, "filter": q.values().Encode(), "events": strconv.Itoa(len(events))}})
+	})
+	if err != nil {
+		return err
+	}
+	// Oldest first, as `portal audit export` writes them.
+	for i, j := 0, len(events)-1; i < j; i, j = i+1, j-1 {
+		events[i], events[j] = events[j], events[i]
+	}
+	var buf bytes.Buffer
+	ctype := "text/csv; charset=utf-8"
+	if format == "json" {
+		ctype = echo.MIMEApplicationJSONCharsetUTF8
+		err = auditexport.WriteJSON(&buf, events)
+	} else {
+		err = auditexport.WriteCSV(&buf, events)
+	}
+	if err != nil {
+		return err
+	}
+	name := "audit-" + h.now().Format("20060102-150405") + "." + format
+	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+name+`"`)
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, ctype, buf.Bytes())
+}
+
+func formatDetail(d map[string]string) string {
+	keys := make([]string, 0, len(d))
+	for k := range d {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + ": " + d[k]
+	}
+	return strings.Join(parts, "; ")
+}
