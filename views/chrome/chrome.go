@@ -20,6 +20,8 @@ type Chrome struct {
 	RequestID string
 	Flashes   []Flash
 	Path      string // current path, for marking the active nav item
+	// Unread counts the organisation's unread inbox messages (nav badge).
+	Unread int
 }
 
 // SignedIn reports whether a fully authenticated user is present.
