@@ -433,7 +433,7 @@ func (h *Handler) replyMessage(c echo.Context) error {
 		if pdf, err = io.ReadAll(io.LimitReader(f, mailbox.MaxReplyPDF+1)); err != nil {
 			return err
 		}
-	} else if err != nil && !errors.Is(err, http.ErrMissingFile) {
+	} else if err != nil && !errors.Is(err, http.ErrMissingFile) && !errors.Is(err, http.ErrNotMultipart) {
 		return echo.NewHTTPError(http.StatusBadRequest)
 	}
 	_, err := h.mail.Reply(c.Request().Context(), currentOrg(c).ID, c.Param("id"), inboxUser(c), text, pdf)

@@ -54,6 +54,9 @@ func TestRoutes_AccessFromTheTable(t *testing.T) {
 				if p.status != http.StatusForbidden {
 					t.Errorf("%s GET %s (admin only): %d, want 403", who, path, p.status)
 				}
+			case p.status == http.StatusNotFound && strings.Contains(r.Path, ":") && !strings.HasPrefix(r.Path, "/admin/users"):
+				// Past the guard to a record that does not exist: the
+				// placeholder ID names no message (see the inbox tests).
 			default:
 				if p.status >= 400 {
 					t.Errorf("%s GET %s: %d", who, path, p.status)
