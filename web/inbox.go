@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/opensmd/portal/internal/hl7"
@@ -153,7 +154,15 @@ func (h *Handler) listInboxRows(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, pages.InboxRows(rows))
+	// Rendered without the page chrome: a poll must not consume flash
+	// messages meant for the next page, nor count the badge again.
+	buf := templ.GetBuffer()
+	defer templ.ReleaseBuffer(buf)
+	if err := pages.InboxRows(rows).Render(c.Request().Context(), buf); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.HTMLBlob(http.StatusOK, buf.Bytes())
 }
 
 func patientName(p mailbox.PatientSummary) string {

@@ -50,6 +50,12 @@ func (s *Service) Delivered(ctx context.Context, tx *store.Store, m store.Messag
 	if err := s.insertReceived(ctx, tx, d, sum); err != nil {
 		return err
 	}
+	// Addressed to a practitioner here (HPI-I or PRD RT): theirs to handle.
+	if m.RecipientUserID != nil {
+		if err := tx.AssignDocument(ctx, m.OrganisationID, m.ID, m.RecipientUserID); err != nil {
+			return err
+		}
+	}
 	if d.Kind == store.KindOther || msg.WantsNoAck() {
 		return nil
 	}
@@ -187,7 +193,9 @@ func (s *Service) senderName(ctx context.Context, tx *store.Store, m store.Messa
 			org = "HPI-O " + hpio
 		}
 	}
-	if msg != nil {
+	// Only a referral's PRD RP is its sender: an RRI repeats the PRDs of
+	// the referral it answers.
+	if msg != nil && classify(msg, m.ServiceCategory) == store.KindReferral {
 		if rp := msg.Providers()["RP"].Name(); rp != "" {
 			return rp + ", " + org, nil
 		}
