@@ -242,7 +242,7 @@ func (h *Handler) messageProps(c echo.Context, r mailbox.Received) (pages.Messag
 		}
 	}
 	if d.AssignedUserID != nil {
-		p.AssignedTo = names[*d.AssignedUserID]
+		p.AssignedTo, p.AssignedID = names[*d.AssignedUserID], *d.AssignedUserID
 	}
 	if r.IsReferral {
 		p.Referrer, p.ReferredTo = providerText(r.Referrer), providerText(r.ReferredTo)

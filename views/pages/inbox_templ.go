@@ -648,7 +648,7 @@ type MessageProps struct {
 	ClinicalStatus, ClinicalDetail, ClinicalAt string
 	CanRespond, CanReply, CanForward           bool
 	Archived                                   bool
-	AssignedTo                                 string
+	AssignedTo, AssignedID                     string
 	Users                                      []Option
 	// View is the attachment shown inline (0: none).
 	View int
@@ -1879,7 +1879,7 @@ func assignForm(p MessageProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if u.Label == p.AssignedTo {
+			if u.Value == p.AssignedID {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 149, " selected")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
