@@ -185,6 +185,7 @@ func (h *Handler) chromeFor(c echo.Context) chrome.Chrome {
 	}
 	if u, ok := currentUser(c); ok {
 		ch.UserName, ch.Role, ch.OrgName = u.DisplayName, u.Role, currentOrg(c).Name
+		ch.Unread = h.unread(c)
 	}
 	s := h.cookie(c)
 	if flashes := s.Flashes(); len(flashes) > 0 {

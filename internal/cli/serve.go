@@ -113,6 +113,9 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Before the workers start: every delivery into an inbox is recorded
+	// and answered by the mailbox.
+	pipe.SetDelivered(mail.Delivered)
 	var servers []*server
 	closeAll := func() {
 		for _, s := range servers {

@@ -385,3 +385,72 @@ func TestAcknowledged_ReferralStatus(t *testing.T) {
 		}
 	}
 }
+
+// The read acknowledgement carries the read profile in MSH-12, answers the
+// original's MSH-10 and swaps the addresses; the readers see it as one.
+func TestReadAck_Golden(t *testing.T) {
+	at := clock(t)
+	ref := mustParse(t, must(Referral(referralInput(t))))
+	b, err := ReadAck(ref, "Read by Dr Smith", at.Add(3*time.Hour), "READ-0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "read-ack-referral.hl7", b)
+	m := mustParse(t, b)
+	if !m.IsReadAck() || m.Profile() != ProfileReadAck || m.Type() != "ACK^I12^ACK" {
+		t.Errorf("type %q profile %q IsReadAck %v", m.Type(), m.Profile(), m.IsReadAck())
+	}
+	if code, id, text, ok := m.Acknowledged(); !ok || code != "AA" || id != "REF-0001" || text != "Read by Dr Smith" {
+		t.Errorf("MSA = %q %q %q %v", code, id, text, ok)
+	}
+	if got, want := m.MSH().Field(3), ref.MSH().Field(5); got != want {
+		t.Errorf("MSH-3 %q, want the referral's MSH-5 %q", got, want)
+	}
+	if got, want := m.MSH().Field(6), ref.MSH().Field(4); got != want {
+		t.Errorf("MSH-6 %q, want the referral's MSH-4 %q", got, want)
+	}
+	if ack := mustParse(t, must(Ack(ref, "AA", "", at, "A1"))); ack.IsReadAck() {
+		t.Error("an application ACK reads as a read acknowledgement")
+	}
+	if _, err := ReadAck(nil, "", at, "X"); err == nil {
+		t.Error("ReadAck(nil) succeeded")
+	}
+}
+
+func TestReferralReaders(t *testing.T) {
+	in := referralInput(t)
+	m := mustParse(t, must(Referral(in)))
+	r, ok := m.Referral()
+	if !ok || r.Status != "P" || r.Priority != "R" || r.ReferralID != "GP-REF-42" || r.Reason != in.Reason ||
+		!r.Effective.Equal(in.Effective) || !r.Expiry.Equal(in.Expiry) {
+		t.Errorf("Referral() = %+v, %v", r, ok)
+	}
+	p := m.Providers()
+	if p["RP"].Name() != "Dr Henry Button" || p["RP"].HPII != "8003610000000001" || p["RP"].ProviderNumber != "0302523B" {
+		t.Errorf("RP = %+v", p["RP"])
+	}
+	if p["RT"].Name() != "Dr Jane Smith" {
+		t.Errorf("RT = %+v", p["RT"])
+	}
+	if m.WantsNoAck() {
+		t.Error("MSH-16 AL read as NE")
+	}
+	if m.ControlID() != "REF-0001" {
+		t.Errorf("ControlID %q", m.ControlID())
+	}
+	noAck := mustParse(t, bytes.Replace(must(Referral(in)), []byte("|NE|AL|AUS"), []byte("|NE|NE|AUS"), 1))
+	if !noAck.WantsNoAck() {
+		t.Error("MSH-16 NE not seen")
+	}
+	rep := mustParse(t, must(Report(ReportInput{Header: in.Header, Patient: in.Patient, Service: "MRI knee", Observed: in.Effective})))
+	if svc, at := rep.Observation(); svc != "MRI knee" || !at.Equal(in.Effective) {
+		t.Errorf("Observation() = %q %v", svc, at)
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

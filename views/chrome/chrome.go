@@ -23,6 +23,8 @@ type Chrome struct {
 	// Banners are shown on every page above the content (certificate
 	// expiry for administrators).
 	Banners []Banner
+	// Unread counts the organisation's unread inbox messages (nav badge).
+	Unread int
 }
 
 // Banner is a standing notice with a link to act on it.

@@ -1,0 +1,496 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"github.com/opensmd/portal/internal/hl7"
+	"github.com/opensmd/portal/internal/mailbox"
+	"github.com/opensmd/portal/internal/store"
+	"github.com/opensmd/portal/views/pages"
+)
+
+// inboxPage is how many rows the inbox shows.
+const inboxPage = 200
+
+// unread is the nav badge count; a failure only hides the badge.
+func (h *Handler) unread(c echo.Context) int {
+	if h.mail == nil {
+		return 0
+	}
+	n, err := h.mail.Unread(c.Request().Context(), currentOrg(c).ID)
+	if err != nil {
+		h.log.WarnContext(c.Request().Context(), "Could not count unread messages", "error", err)
+		return 0
+	}
+	return n
+}
+
+func inboxUser(c echo.Context) mailbox.InboxUser {
+	u, _ := currentUser(c)
+	return mailbox.InboxUser{ID: u.ID, HPII: u.HPII, IP: c.RealIP()}
+}
+
+var (
+	inboxKinds    = []string{store.KindReferral, store.KindReport, store.KindCDA, store.KindOther}
+	inboxStatuses = []string{store.InboxUnread, store.InboxRead, store.InboxUnmatched, store.ClinicalAccepted,
+		store.ClinicalDeclined, store.ClinicalMoreInfo}
+)
+
+// inboxFilters reads the filters from the query string: the page props
+// (values as typed, errors) and the query for the mailbox.
+func inboxFilters(c echo.Context) (pages.InboxProps, mailbox.InboxQuery) {
+	q := c.QueryParams()
+	p := pages.InboxProps{Patient: q.Get("patient"), Sender: q.Get("sender"), Kind: q.Get("kind"), Status: q.Get("status"),
+		Assigned: q.Get("assigned"), Since: q.Get("since"), Before: q.Get("before"), Archived: q.Get("archived") == "1",
+		Errors: map[string]string{}}
+	mq := mailbox.InboxQuery{Patient: p.Patient, Sender: p.Sender}
+	mq.Archived = p.Archived
+	if slices.Contains(inboxKinds, p.Kind) {
+		mq.Kind = p.Kind
+	}
+	if slices.Contains(inboxStatuses, p.Status) {
+		mq.Status = p.Status
+	}
+	if p.Assigned == "me" {
+		u, _ := currentUser(c)
+		mq.AssignedTo = u.ID
+	}
+	if d, ok := parseDate(p.Since, "since", p.Errors); ok {
+		mq.Since = d
+	}
+	if d, ok := parseDate(p.Before, "before", p.Errors); ok {
+		mq.Before = d.AddDate(0, 0, 1) // "to" includes the day
+	}
+	if !mq.Since.IsZero() && !mq.Before.IsZero() && !mq.Before.After(mq.Since) {
+		p.Errors["before"] = "The end date is before the start date."
+		mq.Before = time.Time{}
+	}
+	keep := url.Values{}
+	for _, k := range []string{"patient", "sender", "kind", "status", "assigned", "since", "before", "archived"} {
+		if v := q.Get(k); v != "" {
+			keep.Set(k, v)
+		}
+	}
+	p.Query = keep.Encode()
+	return p, mq
+}
+
+// parseDate reads a YYYY-MM-DD filter in the server's time zone.
+func parseDate(s, field string, errs map[string]string) (time.Time, bool) {
+	if s == "" {
+		return time.Time{}, false
+	}
+	d, err := time.ParseInLocation("2006-01-02", s, time.Local)
+	if err != nil {
+		errs[field] = "Enter a date like 2026-11-24."
+		return time.Time{}, false
+	}
+	return d, true
+}
+
+func (h *Handler) inboxRows(c echo.Context, q mailbox.InboxQuery) ([]pages.InboxRow, error) {
+	ctx := c.Request().Context()
+	org := currentOrg(c)
+	entries, err := h.mail.Inbox(ctx, org.ID, q, inboxPage)
+	if err != nil {
+		return nil, err
+	}
+	names, err := h.userNames(c)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]pages.InboxRow, len(entries))
+	for i, e := range entries {
+		rows[i] = pages.InboxRow{ID: e.MessageID, Patient: patientName(e.Summary.Patient), Medicare: e.Summary.Patient.Medicare,
+			From: e.Summary.From, Subject: orText(e.Summary.Subject, "(no subject)"), Kind: e.Kind, Urgency: e.Summary.Urgency,
+			Status: inboxStatus(e.Document), Received: e.ReceivedAt, Unread: e.ReadAt == nil,
+			Unmatched: e.Answers == nil && !slices.Contains(inboxKinds, e.Kind), Attachments: len(e.Summary.Attachments)}
+		if e.AssignedUserID != nil {
+			rows[i].Assigned = names[*e.AssignedUserID]
+		}
+	}
+	return rows, nil
+}
+
+func (h *Handler) userNames(c echo.Context) (map[string]string, error) {
+	users, err := h.store.OrgUsers(c.Request().Context(), currentOrg(c).ID)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(users))
+	for _, u := range users {
+		names[u.ID] = u.DisplayName
+	}
+	return names, nil
+}
+
+func (h *Handler) listInbox(c echo.Context) error {
+	p, q := inboxFilters(c)
+	rows, err := h.inboxRows(c, q)
+	if err != nil {
+		return err
+	}
+	p.Rows = rows
+	return h.render(c, http.StatusOK, pages.Inbox(p))
+}
+
+// listInboxRows is the inbox table body for the live refresh, with the
+// same filters as the page.
+func (h *Handler) listInboxRows(c echo.Context) error {
+	_, q := inboxFilters(c)
+	rows, err := h.inboxRows(c, q)
+	if err != nil {
+		return err
+	}
+	// Rendered without the page chrome: a poll must not consume flash
+	// messages meant for the next page, nor count the badge again.
+	buf := templ.GetBuffer()
+	defer templ.ReleaseBuffer(buf)
+	if err := pages.InboxRows(rows).Render(c.Request().Context(), buf); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.HTMLBlob(http.StatusOK, buf.Bytes())
+}
+
+func patientName(p mailbox.PatientSummary) string {
+	switch {
+	case p.Family != "" && p.Given != "":
+		return strings.ToUpper(p.Family) + ", " + p.Given
+	case p.Family != "" || p.Given != "":
+		return strings.TrimSpace(strings.ToUpper(p.Family) + " " + p.Given)
+	}
+	return "Patient not named"
+}
+
+var clinicalLabel = map[string]string{
+	store.ClinicalAccepted: "Accepted", store.ClinicalDeclined: "Declined", store.ClinicalMoreInfo: "More information requested",
+}
+
+func inboxStatus(d store.Document) string {
+	if l, ok := clinicalLabel[d.ClinicalStatus]; ok {
+		return l
+	}
+	if d.Answers == nil && !slices.Contains(inboxKinds, d.Kind) {
+		return "Unmatched answer"
+	}
+	if d.ReadAt == nil {
+		return "Unread"
+	}
+	return "Read"
+}
+
+func orText(s, alt string) string {
+	if strings.TrimSpace(s) == "" {
+		return alt
+	}
+	return s
+}
+
+func (h *Handler) showInboxMessage(c echo.Context) error {
+	r, err := h.mail.Open(c.Request().Context(), currentOrg(c).ID, c.Param("id"), inboxUser(c))
+	if err != nil {
+		return err
+	}
+	p, err := h.messageProps(c, r)
+	if err != nil {
+		return err
+	}
+	p.View, _ = strconv.Atoi(c.QueryParam("view"))
+	return h.render(c, http.StatusOK, pages.Message(p))
+}
+
+func (h *Handler) messageProps(c echo.Context, r mailbox.Received) (pages.MessageProps, error) {
+	names, err := h.userNames(c)
+	if err != nil {
+		return pages.MessageProps{}, err
+	}
+	s, d := r.Summary, r.Doc
+	p := pages.MessageProps{ID: d.MessageID, Patient: patientName(s.Patient), Sex: sexText(s.Patient.Sex),
+		Medicare: s.Patient.Medicare, IHI: s.Patient.IHI, From: orText(s.From, r.Msg.SenderOrgURI),
+		Subject: orText(s.Subject, "(no subject)"), Kind: d.Kind, Urgency: s.Urgency, Received: when(r.Msg.CreatedAt),
+		Text: r.Text, AttachmentProblem: r.AttachmentProblem, NotHL7: r.HL7 == nil, PayloadType: r.Msg.PayloadType,
+		ClinicalStatus: d.ClinicalStatus, ClinicalDetail: d.ClinicalDetail, Archived: d.ArchivedAt != nil,
+		AnswerCode: r.AnswerCode, AnswerControlID: r.AnswerControlID, AnswerText: r.AnswerText,
+		CanRespond: d.Kind == store.KindReferral && r.HL7 != nil &&
+			(d.ClinicalStatus == "" || d.ClinicalStatus == store.ClinicalMoreInfo),
+		CanReply:   r.HL7 != nil && (d.Kind == store.KindReferral || d.Kind == store.KindReport || d.Kind == store.KindCDA),
+		CanForward: d.Kind != store.KindAck && d.Kind != store.KindReadAck && d.Kind != store.KindReferralResponse,
+		Errors:     map[string]string{}}
+	if dob, err := time.Parse("2006-01-02", s.Patient.DOB); err == nil {
+		p.DOB, p.Age = dob.Format("2 Jan 2006"), age(dob, h.now())
+	}
+	if d.ClinicalAt != nil {
+		p.ClinicalAt = when(*d.ClinicalAt)
+	}
+	if d.ReadAt != nil {
+		p.ReadBy = when(*d.ReadAt)
+		if d.ReadBy != nil && names[*d.ReadBy] != "" {
+			p.ReadBy += " by " + names[*d.ReadBy]
+		}
+	}
+	if d.AssignedUserID != nil {
+		p.AssignedTo, p.AssignedID = names[*d.AssignedUserID], *d.AssignedUserID
+	}
+	if r.IsReferral {
+		p.Referrer, p.ReferredTo = providerText(r.Referrer), providerText(r.ReferredTo)
+		p.Reason, p.ReferralID = r.Referral.Reason, r.Referral.ReferralID
+		if p.Urgency == "" {
+			p.Urgency = r.Referral.Priority
+		}
+		p.Validity = validity(r.Referral.Effective, r.Referral.Expiry)
+	}
+	if d.Kind == store.KindReport {
+		p.Service = r.Service
+		if !r.Observed.IsZero() {
+			p.Observed = when(r.Observed)
+		}
+	}
+	for i, a := range r.Attachments {
+		p.Attachments = append(p.Attachments, pages.Attachment{N: i + 1, Name: mailbox.AttachmentName(i, a.MediaType),
+			Type: a.MediaType, Size: len(a.Data), PDF: a.MediaType == "application/pdf"})
+	}
+	users, err := h.store.OrgUsers(c.Request().Context(), currentOrg(c).ID)
+	if err != nil {
+		return p, err
+	}
+	for _, u := range users {
+		if u.Active {
+			p.Users = append(p.Users, pages.Option{Value: u.ID, Label: u.DisplayName})
+		}
+	}
+	return p, nil
+}
+
+func when(t time.Time) string { return t.Local().Format("2 Jan 2006 15:04") }
+
+func providerText(p hl7.Provider) string {
+	s := p.Name()
+	if p.ProviderNumber != "" {
+		s += " (provider number " + p.ProviderNumber + ")"
+	}
+	return strings.TrimSpace(s)
+}
+
+func validity(from, to time.Time) string {
+	switch {
+	case !from.IsZero() && !to.IsZero():
+		return from.Format("2 Jan 2006") + " to " + to.Format("2 Jan 2006")
+	case !to.IsZero():
+		return "until " + to.Format("2 Jan 2006")
+	case !from.IsZero():
+		return "from " + from.Format("2 Jan 2006")
+	}
+	return ""
+}
+
+func sexText(s string) string {
+	switch strings.ToUpper(s) {
+	case "F":
+		return "Female"
+	case "M":
+		return "Male"
+	case "":
+		return ""
+	case "U":
+		return "Unknown"
+	}
+	return "Other"
+}
+
+// age in whole years (months under two).
+func age(dob, now time.Time) string {
+	y := now.Year() - dob.Year()
+	if now.YearDay() < dob.YearDay() {
+		y--
+	}
+	if y >= 2 {
+		return fmt.Sprintf("%d years", y)
+	}
+	m := (now.Year()-dob.Year())*12 + int(now.Month()) - int(dob.Month())
+	if now.Day() < dob.Day() {
+		m--
+	}
+	return fmt.Sprintf("%d months", max(m, 0))
+}
+
+// showAttachment serves attachment :n of a received message: a PDF may be
+// viewed inline (sandboxed, in the viewer's iframe); anything else, and
+// any download, is an attachment with a generated, safe filename.
+func (h *Handler) showAttachment(c echo.Context) error {
+	n, err := strconv.Atoi(c.Param("n"))
+	if err != nil {
+		return store.ErrNotFound
+	}
+	inline := c.QueryParam("inline") == "1"
+	a, name, err := h.mail.Attachment(c.Request().Context(), currentOrg(c).ID, c.Param("id"), n, inline, inboxUser(c))
+	if err != nil {
+		return err
+	}
+	hd := c.Response().Header()
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Cache-Control", "no-store")
+	if inline && a.MediaType == "application/pdf" {
+		hd.Set("Content-Disposition", `inline; filename="`+name+`"`)
+		// Framed by our own viewer only, with no script or plugin rights.
+		hd.Set("Content-Security-Policy", "sandbox; default-src 'none'; frame-ancestors 'self'")
+		hd.Set("X-Frame-Options", "SAMEORIGIN")
+		return c.Blob(http.StatusOK, "application/pdf", a.Data)
+	}
+	hd.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	hd.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	return c.Blob(http.StatusOK, "application/octet-stream", a.Data)
+}
+
+func (h *Handler) showSource(c echo.Context) error {
+	r, err := h.mail.Source(c.Request().Context(), currentOrg(c).ID, c.Param("id"), inboxUser(c))
+	if err != nil {
+		return err
+	}
+	text := strings.ToValidUTF8(string(r.Payload), "\uFFFD")
+	if !utf8.ValidString(text) {
+		text = ""
+	}
+	lines := strings.FieldsFunc(text, func(r rune) bool { return r == '\r' || r == '\n' })
+	return h.render(c, http.StatusOK, pages.MessageSource(pages.SourceProps{ID: r.Doc.MessageID,
+		Subject: orText(r.Summary.Subject, "message"), Lines: lines}))
+}
+
+func (h *Handler) printMessage(c echo.Context) error {
+	r, err := h.mail.Printed(c.Request().Context(), currentOrg(c).ID, c.Param("id"), inboxUser(c))
+	if err != nil {
+		return err
+	}
+	p, err := h.messageProps(c, r)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, pages.MessagePrint(p))
+}
+
+// refuseAction shows the message again with the refused form, what was
+// typed and the field's error (422).
+func (h *Handler) refuseAction(c echo.Context, form string, fe *mailbox.FieldError, fill func(*pages.MessageProps)) error {
+	r, err := h.mail.Received(c.Request().Context(), currentOrg(c).ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	p, err := h.messageProps(c, r)
+	if err != nil {
+		return err
+	}
+	p.Form, p.Errors = form, map[string]string{fe.Field: fe.Message}
+	fill(&p)
+	return h.render(c, http.StatusUnprocessableEntity, pages.Message(p))
+}
+
+func (h *Handler) toMessage(c echo.Context, kind, text string) error {
+	if err := h.flash(c, kind, text); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/inbox/"+c.Param("id"))
+}
+
+var respondDone = map[string]string{
+	store.ClinicalAccepted: "Referral accepted: the referrer is being told.",
+	store.ClinicalDeclined: "Referral declined: the referrer is being told, with your reason.",
+	store.ClinicalMoreInfo: "Your request for more information is on its way to the referrer.",
+}
+
+func (h *Handler) respondMessage(c echo.Context) error {
+	status := c.FormValue("status")
+	reason := c.FormValue("reason")
+	if status == store.ClinicalMoreInfo {
+		reason = c.FormValue("question")
+	}
+	err := h.mail.Respond(c.Request().Context(), currentOrg(c).ID, c.Param("id"), inboxUser(c), status, reason)
+	var fe *mailbox.FieldError
+	switch {
+	case errors.As(err, &fe):
+		return h.refuseAction(c, status, fe, func(p *pages.MessageProps) {
+			p.DeclineReason, p.Question = c.FormValue("reason"), c.FormValue("question")
+		})
+	case errors.Is(err, mailbox.ErrAlreadyAnswered):
+		return h.toMessage(c, "error", "This referral has already been answered; it can be answered again only after asking for more information.")
+	case err != nil:
+		return err
+	}
+	return h.toMessage(c, "success", respondDone[status])
+}
+
+func (h *Handler) replyMessage(c echo.Context) error {
+	text := c.FormValue("reply_text")
+	var pdf []byte
+	if fh, err := c.FormFile("document"); err == nil && fh.Size > 0 {
+		f, err := fh.Open()
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if pdf, err = io.ReadAll(io.LimitReader(f, mailbox.MaxReplyPDF+1)); err != nil {
+			return err
+		}
+	} else if err != nil && !errors.Is(err, http.ErrMissingFile) && !errors.Is(err, http.ErrNotMultipart) {
+		return echo.NewHTTPError(http.StatusBadRequest)
+	}
+	_, err := h.mail.Reply(c.Request().Context(), currentOrg(c).ID, c.Param("id"), inboxUser(c), text, pdf)
+	var fe *mailbox.FieldError
+	if errors.As(err, &fe) {
+		return h.refuseAction(c, "reply", fe, func(p *pages.MessageProps) { p.ReplyText = text })
+	}
+	if err != nil {
+		return err
+	}
+	return h.toMessage(c, "success", "Your reply is on its way to the sender.")
+}
+
+func (h *Handler) forwardMessage(c echo.Context) error {
+	listing := c.FormValue("listing")
+	_, err := h.mail.Forward(c.Request().Context(), currentOrg(c).ID, c.Param("id"), inboxUser(c), listing)
+	var fe *mailbox.FieldError
+	if errors.As(err, &fe) {
+		return h.refuseAction(c, "forward", fe, func(p *pages.MessageProps) { p.Listing = listing })
+	}
+	if err != nil {
+		return err
+	}
+	return h.toMessage(c, "success", "The message is being forwarded.")
+}
+
+func (h *Handler) assignMessage(c echo.Context) error {
+	err := h.mail.Assign(c.Request().Context(), currentOrg(c).ID, c.Param("id"), inboxUser(c), c.FormValue("assignee"))
+	var fe *mailbox.FieldError
+	if errors.As(err, &fe) {
+		return h.refuseAction(c, "assign", fe, func(*pages.MessageProps) {})
+	}
+	if err != nil {
+		return err
+	}
+	return h.toMessage(c, "success", "Assignment saved.")
+}
+
+func (h *Handler) archiveMessage(c echo.Context) error {
+	archived := c.FormValue("archived") != "0"
+	if err := h.mail.Archive(c.Request().Context(), currentOrg(c).ID, c.Param("id"), inboxUser(c), archived); err != nil {
+		return err
+	}
+	if !archived {
+		return h.toMessage(c, "success", "Moved back to the inbox.")
+	}
+	if err := h.flash(c, "success", "Archived. Find it again under Archive."); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/inbox")
+}
