@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -61,9 +62,11 @@ type Handler struct {
 	metrics    *httpMetrics
 	mail       *mailbox.Service
 	loadDemo   func(context.Context) error
-	publisher  Publisher
-	fhir       *fhirserve.Server
-	baseURL    string
+	// demoMu serialises demo loading: a double-clicked button loads once.
+	demoMu    sync.Mutex
+	publisher Publisher
+	fhir      *fhirserve.Server
+	baseURL   string
 }
 
 // New builds the echo server with middleware and every route.

@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -58,16 +57,13 @@ func (h *Handler) createSetup(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/login")
 }
 
-// demoMu serialises demo loading: a double-clicked button loads it once.
-var demoMu sync.Mutex
-
 // loadDemoNetwork loads the demo network into an empty portal.
 func (h *Handler) loadDemoNetwork(c echo.Context) error {
 	if h.loadDemo == nil {
 		return echo.ErrNotFound
 	}
-	demoMu.Lock()
-	defer demoMu.Unlock()
+	h.demoMu.Lock()
+	defer h.demoMu.Unlock()
 	ctx := c.Request().Context()
 	n, err := h.store.CountOrganisations(ctx)
 	if err != nil {

@@ -145,27 +145,5 @@ func (s *Store) VerifyAudit(ctx context.Context) (int, *AuditProblem, error) {
 
 // OrgAuditEvents lists the latest events of one organisation.
 func (s *Store) OrgAuditEvents(ctx context.Context, orgID string, limit int) ([]AuditEvent, error) {
-	rows, err := s.db.Query(ctx, `SELECT a.id, a.at, coalesce(a.organisation_id::text, ''), coalesce(a.user_id::text, ''),
-		coalesce(u.display_name, ''), a.action, coalesce(a.ip, ''), a.detail
-		FROM audit_events a LEFT JOIN users u ON u.id = a.user_id
-		WHERE a.organisation_id = $1 ORDER BY a.id DESC LIMIT $2`, orgID, limit)
-	if err != nil {
-		return nil, normalise(err, "list audit events")
-	}
-	defer rows.Close()
-	var out []AuditEvent
-	for rows.Next() {
-		var e AuditEvent
-		var detail []byte
-		if err := rows.Scan(&e.ID, &e.At, &e.OrganisationID, &e.UserID, &e.UserName, &e.Action, &e.IP, &detail); err != nil {
-			return nil, normalise(err, "scan audit event")
-		}
-		if len(detail) > 0 {
-			if err := json.Unmarshal(detail, &e.Detail); err != nil {
-				return nil, err
-			}
-		}
-		out = append(out, e)
-	}
-	return out, normalise(rows.Err(), "list audit events")
+	return s.FilterAuditEvents(ctx, AuditFilter{OrganisationID: orgID, Limit: limit})
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // OrgKeys lists every key of organisation orgID, retired ones included,
@@ -14,19 +16,7 @@ func (s *Store) OrgKeys(ctx context.Context, orgID string) ([]OrgKey, error) {
 	}
 	rows, err := s.db.Query(ctx, `SELECT `+orgKeyColumns+` FROM org_keys
 		WHERE organisation_id = $1 ORDER BY active_from DESC, created_at DESC, id`, orgID)
-	if err != nil {
-		return nil, normalise(err, "list org keys")
-	}
-	defer rows.Close()
-	var out []OrgKey
-	for rows.Next() {
-		k, err := scanOrgKey(rows)
-		if err != nil {
-			return nil, normalise(err, "scan org key")
-		}
-		out = append(out, k)
-	}
-	return out, normalise(rows.Err(), "list org keys")
+	return collectOrgKeys(rows, err)
 }
 
 // OrgKey loads key id of organisation orgID; another organisation's key is
@@ -205,14 +195,6 @@ func (s *Store) DirectoryEntries(ctx context.Context) ([]DirectoryEntry, error) 
 	if err != nil {
 		return nil, normalise(err, "list directory entries")
 	}
-	defer rows.Close()
-	var out []DirectoryEntry
-	for rows.Next() {
-		e, err := scanDirectoryEntry(rows)
-		if err != nil {
-			return nil, normalise(err, "scan directory entry")
-		}
-		out = append(out, e)
-	}
-	return out, normalise(rows.Err(), "list directory entries")
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DirectoryEntry, error) { return scanDirectoryEntry(r) })
+	return out, normalise(err, "list directory entries")
 }

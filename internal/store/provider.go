@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // OrgKey is a hosted organisation's certificate with its sealed private
@@ -67,19 +69,16 @@ func (s *Store) AddOrgKey(ctx context.Context, k OrgKey) (OrgKey, error) {
 func (s *Store) ActiveOrgKeys(ctx context.Context) ([]OrgKey, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+orgKeyColumns+` FROM org_keys
 		WHERE retired_at IS NULL ORDER BY organisation_id, active_from DESC, created_at DESC, id`)
+	return collectOrgKeys(rows, err)
+}
+
+// collectOrgKeys reads the org_keys rows of a query.
+func collectOrgKeys(rows pgx.Rows, err error) ([]OrgKey, error) {
 	if err != nil {
 		return nil, normalise(err, "list org keys")
 	}
-	defer rows.Close()
-	var out []OrgKey
-	for rows.Next() {
-		k, err := scanOrgKey(rows)
-		if err != nil {
-			return nil, normalise(err, "scan org key")
-		}
-		out = append(out, k)
-	}
-	return out, normalise(rows.Err(), "list org keys")
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (OrgKey, error) { return scanOrgKey(r) })
+	return out, normalise(err, "list org keys")
 }
 
 // SetOrgKeyActiveFrom schedules when key id of organisation orgID becomes

@@ -116,7 +116,7 @@ func Trust(p TrustProps) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var5 string
-					templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(certTime(a.NotAfter))
+					templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(timeText(a.NotAfter))
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/trust.templ`, Line: 52, Col: 35}
 					}
@@ -214,7 +214,7 @@ func Trust(p TrustProps) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var9 string
-					templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(certTime(c.ThisUpdate))
+					templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(timeText(c.ThisUpdate))
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/trust.templ`, Line: 85, Col: 37}
 					}
@@ -228,7 +228,7 @@ func Trust(p TrustProps) templ.Component {
 					}
 					if c.NextUpdate != nil {
 						var templ_7745c5c3_Var10 string
-						templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(certTime(*c.NextUpdate))
+						templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(timeText(*c.NextUpdate))
 						if templ_7745c5c3_Err != nil {
 							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/trust.templ`, Line: 88, Col: 36}
 						}
