@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-//go:embed css js img
+//go:embed css js img vendor
 var files embed.FS
 
 // FS is the embedded asset tree.

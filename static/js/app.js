@@ -7,3 +7,10 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-action=print]").forEach((b) =>
     b.addEventListener("click", () => window.print()));
 });
+
+// htmx requests (live refresh, inline actions) carry the CSRF token the
+// page was rendered with, as the form field does for plain posts.
+document.addEventListener("htmx:configRequest", (e) => {
+  const t = document.querySelector("meta[name=csrf-token]");
+  if (t) e.detail.headers["X-CSRF-Token"] = t.content;
+});
