@@ -1,14 +1,12 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"math/big"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -34,29 +32,11 @@ const p12Pass = "p12 test password"
 // CSRF token, with files (field name → content) and plain fields.
 func (br *browser) postFile(from, path string, fields map[string]string, files map[string][]byte) page {
 	br.t.Helper()
-	p := br.get(from)
-	m := csrfField.FindStringSubmatch(p.body)
-	if m == nil {
-		br.t.Fatalf("no CSRF token on %s (status %d)", from, p.status)
-	}
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	_ = w.WriteField("_csrf", m[1])
-	for k, v := range fields {
-		_ = w.WriteField(k, v)
-	}
+	var ups []upload
 	for k, v := range files {
-		fw, _ := w.CreateFormFile(k, k+".bin")
-		_, _ = fw.Write(v)
+		ups = append(ups, upload{k, k + ".bin", v})
 	}
-	_ = w.Close()
-	req, _ := http.NewRequest(http.MethodPost, br.b.srv.URL+path, &body)
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	resp, err := br.http.Do(req)
-	if err != nil {
-		br.t.Fatal(err)
-	}
-	return readPage(br.t, resp)
+	return br.postMultipart(from, path, fields, ups...)
 }
 
 // testCA makes a CA and trusts it.
@@ -437,5 +417,25 @@ func TestTrust_UploadAnchorCRLAndRemove(t *testing.T) {
 	}
 	if strings.Join(actions, ",") != "trust.anchor_removed,trust.crl_added,trust.anchor_added" {
 		t.Fatalf("trust audit: %v", actions)
+	}
+
+	// The trust store is provider-wide: an administrator of an organisation
+	// that does not operate the portal sees it and cannot change it.
+	_, tenantUsers := b.org(t, "Tenant Clinic", "800362000000029")
+	tenant := b.browser(t)
+	tenant.loginAdmin(tenantUsers[store.RoleAdmin])
+	if p := tenant.get("/admin/trust"); p.status != http.StatusOK || !strings.Contains(p.body, `data-testid="trust-read-only"`) ||
+		strings.Contains(p.body, `action="/admin/trust"`) {
+		t.Fatalf("tenant's trust page: %d, read-only notice or add form wrong", p.status)
+	}
+	anchors, _ = b.store.TrustAnchors(ctx)
+	if p := tenant.postFile("/admin/trust", "/admin/trust", nil, map[string][]byte{"ca_file": ca.Cert.Raw}); p.status != http.StatusForbidden {
+		t.Fatalf("tenant adds a trust anchor: %d, want 403", p.status)
+	}
+	if p := tenant.postFile("/admin/trust", "/admin/trust/crls", nil, map[string][]byte{"crl_file": crlPEM}); p.status != http.StatusForbidden {
+		t.Fatalf("tenant uploads a CRL: %d, want 403", p.status)
+	}
+	if after, _ := b.store.TrustAnchors(ctx); len(after) != len(anchors) {
+		t.Fatalf("tenant changed the trust store: %d anchors, was %d", len(after), len(anchors))
 	}
 }

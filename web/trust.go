@@ -28,7 +28,7 @@ func anchorRow(a provider.AnchorInfo) pages.AnchorRow {
 
 func (h *Handler) trustProps(c echo.Context) (pages.TrustProps, error) {
 	ctx := c.Request().Context()
-	var p pages.TrustProps
+	p := pages.TrustProps{CanEdit: currentOrg(c).Operator}
 	anchors, err := provider.TrustAnchorsFor(ctx, h.store, currentOrg(c).ID, h.now())
 	if err != nil {
 		return p, err

@@ -259,6 +259,7 @@ func runOrgSettings(ctx context.Context, env Env, args []string) error {
 	fs.Var(&cats, "category", "an accepted service category URI (repeatable; replaces the list)")
 	clearCats := fs.Bool("all-categories", false, "accept every document type (clears the list)")
 	requireTOTP := fs.String("require-totp", "", "true or false")
+	operator := fs.String("operator", "", "true or false: whether its administrators manage the provider-wide trust store")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -297,6 +298,24 @@ func runOrgSettings(ctx context.Context, env Env, args []string) error {
 				return usageError{"--require-totp must be true or false"}
 			}
 		}
+		if set["operator"] {
+			if *operator != "true" && *operator != "false" {
+				return usageError{"--operator must be true or false"}
+			}
+			on := *operator == "true"
+			err := st.WithTx(ctx, func(tx *store.Store) error {
+				if err := tx.SetOperator(ctx, o.ID, on); err != nil {
+					return err
+				}
+				return tx.Audit(ctx, store.AuditEvent{OrganisationID: o.ID, Action: "org.operator_changed",
+					Detail: map[string]string{"operator": *operator, "by": "cli"}})
+			})
+			if err != nil {
+				return err
+			}
+			o.Operator = on
+			delete(set, "operator")
+		}
 		if len(set) > 1 {
 			updated, errs, err := admin.New(st, nil).UpdateSettings(ctx, admin.Actor{}, o.ID, f)
 			if err != nil {
@@ -319,7 +338,7 @@ func printOrgSettings(env Env, o store.Organisation) {
 	for _, kv := range [][2]string{{"HPI-O", o.HPIO}, {"Name", o.Name}, {"Address", o.AddressLine}, {"Suburb", o.Suburb},
 		{"State", o.State}, {"Postcode", o.Postcode}, {"Phone", o.Phone}, {"Receiving application", o.ReceivingApplication},
 		{"Receiving facility", o.ReceivingFacility}, {"Accepted categories", strings.Join(o.AcceptedCategories, " ")},
-		{"Delivery", o.DeliveryMode}, {"Require TOTP", fmt.Sprint(o.RequireTOTP)}} {
+		{"Delivery", o.DeliveryMode}, {"Require TOTP", fmt.Sprint(o.RequireTOTP)}, {"Operator", fmt.Sprint(o.Operator)}} {
 		fmt.Fprintf(w, "%s:\t%s\n", kv[0], kv[1])
 	}
 	_ = w.Flush()

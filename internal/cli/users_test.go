@@ -73,6 +73,12 @@ func TestOrg_Settings(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Greenfield") || !regexp.MustCompile(`Require TOTP:\s+true`).MatchString(out) || !regexp.MustCompile(`State:\s+NSW`).MatchString(out) {
 		t.Fatalf("change: exit %d %s%s", code, out, errOut)
 	}
+	if code, out, errOut := run(t, env, "org", "settings", "--org", org, "--operator=false"); code != 0 || !regexp.MustCompile(`Operator:\s+false`).MatchString(out) {
+		t.Fatalf("operator off: exit %d %s%s", code, out, errOut)
+	}
+	if code, _, errOut := run(t, env, "org", "settings", "--org", org, "--operator=maybe"); code != 2 || !strings.Contains(errOut, "--operator") {
+		t.Fatalf("operator maybe: exit %d %s", code, errOut)
+	}
 	if code, _, errOut := run(t, env, "org", "settings", "--org", "8003620000000000"); code == 0 {
 		t.Fatalf("unknown organisation accepted: %s", errOut)
 	}

@@ -167,6 +167,10 @@ func (w *receiveWorker) Work(ctx context.Context, job *river.Job[jobs.Receive]) 
 				return err
 			}
 			p.m.Processed.WithLabelValues("held").Inc()
+			if err := tx.Audit(ctx, store.AuditEvent{OrganisationID: org.ID, Action: "message.received",
+				Detail: map[string]string{"message_id": m.ID, "from": m.SenderOrgURI, "category": m.ServiceCategory, "delivery": "held"}}); err != nil {
+				return err
+			}
 			return p.queueResponses(ctx, tx, m, meta, intermediate(wire.ClassInformation, wire.ResponseCodeAccepted,
 				"Held by the receiver's provider for retrieval"))
 		})

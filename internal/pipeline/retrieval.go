@@ -108,11 +108,23 @@ func (p *Pipeline) handleSMRRetrieve(ctx context.Context, env *soap.Envelope) (*
 		resp.Messages = append(resp.Messages, sm)
 		ids = append(ids, m.ID)
 	}
-	for _, id := range ids {
-		if _, err := p.st.Transition(ctx, id, []string{store.StatusHeld}, store.StatusRetrieved,
-			"Retrieved by the organisation's clinical software"); err != nil {
-			return nil, err
+	err = p.st.WithTx(ctx, func(tx *store.Store) error {
+		for _, id := range ids {
+			// Every retrieval is audited, not only the first: each hands
+			// the sealed message out again.
+			if _, err := tx.Transition(ctx, id, []string{store.StatusHeld}, store.StatusRetrieved,
+				"Retrieved by the organisation's clinical software"); err != nil {
+				return err
+			}
+			if err := tx.Audit(ctx, store.AuditEvent{OrganisationID: org.ID, Action: "message.retrieved",
+				Detail: map[string]string{"message_id": id, "by": "SMR"}}); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return resp.Element(), nil
 }

@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/opensmd/portal/internal/pipeline"
@@ -134,6 +135,16 @@ func TestSMR_ListAndRetrieve(t *testing.T) {
 		}
 		if r, err := retrieve(t, f.physio, physioURI, m.InvocationID); err != nil || len(r.Messages) != 1 {
 			t.Errorf("second retrieval: %d messages, %v", len(r.Messages), err)
+		}
+		var audits []string
+		rows, _ := h.b.st.FilterAuditEvents(t.Context(), store.AuditFilter{OrganisationID: physio.ID, ActionPrefix: "message."})
+		for i := len(rows) - 1; i >= 0; i-- {
+			if rows[i].Detail["message_id"] == held.ID {
+				audits = append(audits, rows[i].Action)
+			}
+		}
+		if want := "message.received,message.retrieved,message.retrieved"; strings.Join(audits, ",") != want {
+			t.Errorf("audit of the held message: %v, want %s", audits, want)
 		}
 	})
 }

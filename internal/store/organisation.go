@@ -23,7 +23,10 @@ type Organisation struct {
 	DeliveryMode string
 	Profile
 	RequireTOTP bool
-	CreatedAt   time.Time
+	// Operator organisations run the portal: their administrators manage
+	// the provider-wide trust store (migration 013).
+	Operator  bool
+	CreatedAt time.Time
 }
 
 // Profile is what the directory publishes about a hosted organisation and
@@ -38,19 +41,21 @@ type Profile struct {
 }
 
 const organisationColumns = `id, name, hpio, delivery_mode, address_line, suburb, state, postcode, phone,
-	receiving_application, receiving_facility, accepted_categories, require_totp, created_at`
+	receiving_application, receiving_facility, accepted_categories, require_totp, operator, created_at`
 
 func scanOrganisation(row interface{ Scan(...any) error }) (Organisation, error) {
 	var o Organisation
 	err := row.Scan(&o.ID, &o.Name, &o.HPIO, &o.DeliveryMode, &o.AddressLine, &o.Suburb, &o.State, &o.Postcode,
-		&o.Phone, &o.ReceivingApplication, &o.ReceivingFacility, &o.AcceptedCategories, &o.RequireTOTP, &o.CreatedAt)
+		&o.Phone, &o.ReceivingApplication, &o.ReceivingFacility, &o.AcceptedCategories, &o.RequireTOTP, &o.Operator, &o.CreatedAt)
 	return o, err
 }
 
 // CreateOrganisation inserts an organisation (delivery mode push) and
-// returns it with its ID.
+// returns it with its ID. The first organisation of a portal is its
+// operator.
 func (s *Store) CreateOrganisation(ctx context.Context, name, hpio string) (Organisation, error) {
-	q := `INSERT INTO organisations (name, hpio) VALUES ($1, $2) RETURNING ` + organisationColumns
+	q := `INSERT INTO organisations (name, hpio, operator)
+		VALUES ($1, $2, NOT EXISTS (SELECT 1 FROM organisations)) RETURNING ` + organisationColumns
 	o, err := scanOrganisation(s.db.QueryRow(ctx, q, name, hpio))
 	return o, normalise(err, "create organisation")
 }
@@ -81,6 +86,18 @@ func (s *Store) SetDeliveryMode(ctx context.Context, id, mode string) error {
 		return fmt.Errorf("set delivery mode: %w", ErrNotFound)
 	}
 	return normalise(err, "set delivery mode")
+}
+
+// SetOperator makes organisation id an operator of the portal, or not.
+func (s *Store) SetOperator(ctx context.Context, id string, operator bool) error {
+	if err := checkID(id, "set operator"); err != nil {
+		return err
+	}
+	tag, err := s.db.Exec(ctx, `UPDATE organisations SET operator = $2 WHERE id = $1`, id, operator)
+	if err == nil && tag.RowsAffected() == 0 {
+		return fmt.Errorf("set operator: %w", ErrNotFound)
+	}
+	return normalise(err, "set operator")
 }
 
 // CountOrganisations tells whether first-run set-up is still needed.
