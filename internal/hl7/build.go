@@ -134,3 +134,17 @@ func DT(t time.Time) string {
 	}
 	return t.Format("20060102")
 }
+
+// ParseHD reads an HD kept as text, "Namespace^UniversalID^Type", as
+// organisation settings and directory listings hold it (they refuse
+// HL7's other delimiters, so there is nothing to unescape).
+func ParseHD(s string) HD {
+	var h HD
+	parts := strings.SplitN(s, "^", 3)
+	for i, dst := range []*string{&h.Namespace, &h.UniversalID, &h.UniversalIDType} {
+		if i < len(parts) {
+			*dst = parts[i]
+		}
+	}
+	return h
+}
