@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/opensmd/portal/internal/smd/ns"
 )
 
 // TestDemoNetwork is a newcomer's first minute: an empty portal offers the
@@ -43,25 +41,24 @@ func TestDemoNetwork(t *testing.T) {
 	}
 	screenshot(t, ctx, "directory-physio")
 
-	// The referral goes in through the CLI (the compose page is another
-	// test's); what matters here is the SMD path of the demo network.
-	gp, physio := ns.QualifierHPIO+"8003629999000017", ns.QualifierHPIO+"8003629999000033"
-	ref, err := os.ReadFile(filepath.Join("..", "internal", "hl7", "testdata", "referral.hl7"))
-	if err != nil {
+	// The GP writes the referral from the listing and sends it.
+	compose := query(t, ctx, "find the physiotherapist's referral link", evalString(
+		`[...document.querySelectorAll("[data-testid=listing]")].find(e => e.innerText.includes("Jordan"))`+
+			`.querySelector('a[href^="/compose?to="]').getAttribute("href")`))
+	wantPage(t, ctx, navigate(t, ctx, p.URL(compose)), "/compose", 200)
+	pdf := filepath.Join(t.TempDir(), "knee-xray-report.pdf")
+	if err := os.WriteFile(pdf, minimalPDF("Right knee X-ray: no fracture."), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	refFile := filepath.Join(t.TempDir(), "referral.hl7")
-	if err := os.WriteFile(refFile, ref, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	fillReferral(t, ctx, pdf)
 	sent := time.Now()
-	runCLI(t, inst, "send", "--from", gp, "--to", physio, "--category",
-		"http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-REF-SIMPLIFIED-201706", "--file", refFile)
-	waitFor(t, 30*time.Second, "the referral delivered and confirmed", func() bool {
-		out := runCLI(t, inst, "messages", "--org", gp)
-		return strings.Contains(out, "→ "+physio+" delivered")
-	})
-	t.Logf("referral delivered and confirmed %.1f s after submission", time.Since(sent).Seconds())
+	wantStatus(t, ctx, click(t, ctx, "form [data-testid=send]"), 200)
+	if path := currentPath(t, ctx); !strings.HasPrefix(path, "/sent/") {
+		t.Fatalf("after sending the browser is on %s, want /sent/<id>", path)
+	}
+	waitStep(t, ctx, "step-delivered", "done", 30*time.Second)
+	t.Logf("referral delivered and confirmed %.1f s after sending (as the timeline, polled every 2 s, shows)", time.Since(sent).Seconds())
+	screenshot(t, ctx, "gp-sent")
 
 	signOut(t, ctx)
 	fill(t, ctx, "#email", "physio@bayside.demo", "#password", demoPassword)

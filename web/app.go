@@ -11,7 +11,14 @@ import (
 func (h *Handler) showDashboard(c echo.Context) error {
 	u, _ := currentUser(c)
 	org := currentOrg(c)
-	return h.render(c, http.StatusOK, pages.Dashboard(pages.DashboardProps{OrgName: org.Name, HPIO: org.HPIO, Role: u.Role, MFA: u.MFAEnabled()}))
+	p := pages.DashboardProps{OrgName: org.Name, HPIO: org.HPIO, Role: u.Role, MFA: u.MFAEnabled()}
+	if h.mail != nil {
+		var err error
+		if p.SentFailed, p.SentOverdue, err = h.mail.SentAttention(c.Request().Context(), org.ID); err != nil {
+			return err
+		}
+	}
+	return h.render(c, http.StatusOK, pages.Dashboard(p))
 }
 
 func (h *Handler) healthz(c echo.Context) error {

@@ -1,9 +1,11 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -100,20 +102,27 @@ func (b *testBundle) org(t *testing.T, name, hpioBody string) (store.Organisatio
 	if err != nil {
 		t.Fatal(err)
 	}
+	return o, b.roleUsers(t, o, hpioBody)
+}
+
+// roleUsers creates one user per role at organisation o, with e-mail
+// addresses made from hpioBody and the test password.
+func (b *testBundle) roleUsers(t *testing.T, o store.Organisation, hpioBody string) map[string]store.User {
+	t.Helper()
 	hash, err := auth.HashPassword(testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
 	users := map[string]store.User{}
 	for _, role := range []string{store.RoleAdmin, store.RoleClinician, store.RoleReception} {
-		u, err := b.store.CreateUser(ctx, store.NewUser{OrganisationID: o.ID, Email: role + "@" + hpioBody + ".test",
-			DisplayName: name + " " + role, Role: role, PasswordHash: hash})
+		u, err := b.store.CreateUser(context.Background(), store.NewUser{OrganisationID: o.ID,
+			Email: role + "@" + hpioBody + ".test", DisplayName: o.Name + " " + role, Role: role, PasswordHash: hash})
 		if err != nil {
 			t.Fatal(err)
 		}
 		users[role] = u
 	}
-	return o, users
+	return users
 }
 
 // browser is a cookie-keeping client that does not follow redirects.
@@ -146,6 +155,41 @@ func (br *browser) get(path string) page {
 }
 
 var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// upload is one file of a multipart form: its field, file name and bytes.
+type upload struct {
+	field, name string
+	data        []byte
+}
+
+// postMultipart submits a multipart form, as a browser sends files, to
+// path with the CSRF token of the page at from.
+func (br *browser) postMultipart(from, path string, fields map[string]string, files ...upload) page {
+	br.t.Helper()
+	p := br.get(from)
+	m := csrfField.FindStringSubmatch(p.body)
+	if m == nil {
+		br.t.Fatalf("no CSRF token on %s (status %d)", from, p.status)
+	}
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	_ = w.WriteField("_csrf", m[1])
+	for k, v := range fields {
+		_ = w.WriteField(k, v)
+	}
+	for _, f := range files {
+		fw, _ := w.CreateFormFile(f.field, f.name)
+		_, _ = fw.Write(f.data)
+	}
+	_ = w.Close()
+	req, _ := http.NewRequest(http.MethodPost, br.b.srv.URL+path, &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	resp, err := br.http.Do(req)
+	if err != nil {
+		br.t.Fatal(err)
+	}
+	return readPage(br.t, resp)
+}
 
 // post submits a form from the page at from, carrying its CSRF token.
 func (br *browser) post(from, path string, form url.Values) page {

@@ -12,7 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/opensmd/portal/internal/hl7"
@@ -142,27 +141,21 @@ func (h *Handler) listInbox(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p.Rows = rows
+	if p.Live, err = h.liveBody(c, "inbox-rows", "/inbox/rows", p.Query, pages.InboxRows(rows)); err != nil {
+		return err
+	}
 	return h.render(c, http.StatusOK, pages.Inbox(p))
 }
 
 // listInboxRows is the inbox table body for the live refresh, with the
 // same filters as the page.
 func (h *Handler) listInboxRows(c echo.Context) error {
-	_, q := inboxFilters(c)
+	p, q := inboxFilters(c)
 	rows, err := h.inboxRows(c, q)
 	if err != nil {
 		return err
 	}
-	// Rendered without the page chrome: a poll must not consume flash
-	// messages meant for the next page, nor count the badge again.
-	buf := templ.GetBuffer()
-	defer templ.ReleaseBuffer(buf)
-	if err := pages.InboxRows(rows).Render(c.Request().Context(), buf); err != nil {
-		return err
-	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.HTMLBlob(http.StatusOK, buf.Bytes())
+	return h.pollRows(c, "inbox-rows", "/inbox/rows", p.Query, pages.InboxRows(rows))
 }
 
 func patientName(p mailbox.PatientSummary) string {
@@ -209,6 +202,9 @@ func (h *Handler) showInboxMessage(c echo.Context) error {
 		return err
 	}
 	p.View, _ = strconv.Atoi(c.QueryParam("view"))
+	if p.Picker, err = h.recipientPicker(c, c.QueryParam("recipient_q"), "", ""); err != nil {
+		return err
+	}
 	return h.render(c, http.StatusOK, pages.Message(p))
 }
 
@@ -393,6 +389,9 @@ func (h *Handler) refuseAction(c echo.Context, form string, fe *mailbox.FieldErr
 	}
 	p.Form, p.Errors = form, map[string]string{fe.Field: fe.Message}
 	fill(&p)
+	if p.Picker, err = h.recipientPicker(c, "", "", p.Listing); err != nil {
+		return err
+	}
 	return h.render(c, http.StatusUnprocessableEntity, pages.Message(p))
 }
 

@@ -3,7 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
-	"mime/multipart"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -14,7 +14,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/opensmd/portal/internal/auth"
 	"github.com/opensmd/portal/internal/hi"
 	"github.com/opensmd/portal/internal/hl7"
 	"github.com/opensmd/portal/internal/provider"
@@ -51,19 +50,7 @@ func (b *testBundle) hostedOrg(t *testing.T, name, hpioBody string) (store.Organ
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash, err := auth.HashPassword(testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	users := map[string]store.User{}
-	for _, role := range []string{store.RoleAdmin, store.RoleClinician, store.RoleReception} {
-		u, err := b.store.CreateUser(ctx, store.NewUser{OrganisationID: o.ID, Email: role + "@" + hpioBody + ".test",
-			DisplayName: name + " " + role, Role: role, PasswordHash: hash})
-		if err != nil {
-			t.Fatal(err)
-		}
-		users[role] = u
-	}
+	users := b.roleUsers(t, o, hpioBody)
 	// The key is active from now; the pipeline signs on the test clock.
 	b.clock.Add(time.Minute)
 	return o, users
@@ -195,8 +182,18 @@ func TestInbox_ListFiltersUnreadAndEscaping(t *testing.T) {
 	if frag.status != http.StatusOK || rows(frag) != 1 || strings.Contains(frag.body, "<html") {
 		t.Errorf("fragment: %d, %d rows", frag.status, rows(frag))
 	}
-	if !strings.Contains(p.body, `hx-get="/inbox/rows?"`) || !strings.Contains(br.get("/inbox?patient=atwood").body, `hx-get="/inbox/rows?patient=atwood"`) {
-		t.Error("the live refresh does not carry the filters")
+	filtered := br.get("/inbox?patient=atwood").body
+	if !strings.Contains(p.body, `hx-get="/inbox/rows?v=`) || !strings.Contains(filtered, `hx-get="/inbox/rows?patient=atwood&amp;v=`) {
+		t.Error("the live refresh does not carry the filters and the rows' version")
+	}
+	// A poll naming the rows shown swaps nothing (204): focus and clicks
+	// on a row survive it. Other rows are sent with their own version.
+	poll := html.UnescapeString(regexp.MustCompile(`hx-get="(/inbox/rows\?patient=atwood[^"]*)"`).FindStringSubmatch(filtered)[1])
+	if r := br.get(poll); r.status != http.StatusNoContent {
+		t.Errorf("poll with the current version: %d, want 204", r.status)
+	}
+	if r := br.get("/inbox/rows?patient=atwood&v=0000"); r.status != http.StatusOK || rows(r) != 1 || !strings.Contains(r.body, `hx-swap="outerHTML"`) {
+		t.Errorf("poll with an old version: %d, %d rows", r.status, rows(r))
 	}
 
 	// Opening: banner, clinical text escaped, read, badge down, read ack.
@@ -343,11 +340,11 @@ func TestInbox_ActionsAndAnswers(t *testing.T) {
 	}
 
 	// Reply: a non-PDF is refused on its field with the text kept; a PDF goes.
-	p = br.multipart(id, "reply", map[string]string{"reply_text": "See attached letter"}, "letter.pdf", []byte("GIF89a not a pdf"))
+	p = br.postMultipart("/inbox/"+id, "/inbox/"+id+"/reply", map[string]string{"reply_text": "See attached letter"}, upload{"document", "letter.pdf", []byte("GIF89a not a pdf")})
 	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `id="document-error"`) || !strings.Contains(p.body, "See attached letter") {
 		t.Errorf("reply with a non-PDF: %d", p.status)
 	}
-	if p = br.multipart(id, "reply", map[string]string{"reply_text": "See attached letter"}, "letter.pdf", testPDF); p.status != http.StatusSeeOther {
+	if p = br.postMultipart("/inbox/"+id, "/inbox/"+id+"/reply", map[string]string{"reply_text": "See attached letter"}, upload{"document", "letter.pdf", testPDF}); p.status != http.StatusSeeOther {
 		t.Errorf("reply: %d", p.status)
 	}
 	if auditCount(t, b, a.ID, "message.sent") != 1 {
@@ -394,27 +391,6 @@ func TestInbox_ActionsAndAnswers(t *testing.T) {
 	if auditCount(t, b, a.ID, "message.assigned") != 1 || auditCount(t, b, a.ID, "message.archived") != 2 {
 		t.Error("assign/archive not audited")
 	}
-}
-
-func (br *browser) multipart(id, action string, fields map[string]string, filename string, data []byte) page {
-	br.t.Helper()
-	tok := csrfField.FindStringSubmatch(br.get("/inbox/" + id).body)[1]
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	_ = w.WriteField("_csrf", tok)
-	for k, v := range fields {
-		_ = w.WriteField(k, v)
-	}
-	fw, _ := w.CreateFormFile("document", filename)
-	_, _ = fw.Write(data)
-	_ = w.Close()
-	req, _ := http.NewRequest(http.MethodPost, br.b.srv.URL+"/inbox/"+id+"/"+action, &body)
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	resp, err := br.http.Do(req)
-	if err != nil {
-		br.t.Fatal(err)
-	}
-	return readPage(br.t, resp)
 }
 
 // Another organisation's message is "not found" on every inbox route, and

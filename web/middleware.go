@@ -41,7 +41,10 @@ func (h *Handler) middleware(e *echo.Echo, reg *prometheus.Registry) {
 		ContentSecurityPolicy: csp,
 		ReferrerPolicy:        "same-origin",
 	}))
-	e.Use(middleware.BodyLimit("2M"))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "2M",
+		Skipper: func(c echo.Context) bool { return composeUpload(c.Path()) }}))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: composeBodyLimit,
+		Skipper: func(c echo.Context) bool { return !composeUpload(c.Path()) }}))
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
 		TokenLookup:    "form:_csrf,header:X-CSRF-Token",
 		CookieName:     "_csrf",

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"net/http"
 
 	"github.com/a-h/templ"
@@ -44,4 +45,27 @@ func (h *Handler) handleError(err error, c echo.Context) {
 		h.log.ErrorContext(c.Request().Context(), "Error page failed", "request_id", reqID, "error", rerr)
 		_ = c.String(status, msg)
 	}
+}
+
+// fragment writes a piece of a page for htmx: no page chrome, so a poll
+// neither consumes flash messages meant for the next page nor counts the
+// badge again; only the CSRF token its forms carry.
+func (h *Handler) fragment(c echo.Context, comp templ.Component) error {
+	b, err := h.fragmentBytes(c, comp)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.HTMLBlob(http.StatusOK, b)
+}
+
+// fragmentBytes renders comp as fragment writes it.
+func (h *Handler) fragmentBytes(c echo.Context, comp templ.Component) ([]byte, error) {
+	ch := chrome.Chrome{}
+	if tok, ok := c.Get("csrf").(string); ok {
+		ch.CSRFToken = tok
+	}
+	var buf bytes.Buffer
+	err := comp.Render(chrome.With(c.Request().Context(), ch), &buf)
+	return buf.Bytes(), err
 }

@@ -15,6 +15,9 @@ const (
 	Pending                 // password accepted, second factor outstanding
 	SignedIn                // any role of a signed-in user
 	AdminOnly               // administrators of the user's organisation
+	// OperatorOnly admits administrators of an operator organisation:
+	// provider-wide settings every hosted organisation depends on.
+	OperatorOnly
 )
 
 // Route is one entry of the route table.
@@ -62,6 +65,20 @@ func Routes() []Route {
 		{"POST", "/inbox/:id/forward", SignedIn, (*Handler).forwardMessage},
 		{"POST", "/inbox/:id/assign", SignedIn, (*Handler).assignMessage},
 		{"POST", "/inbox/:id/archive", SignedIn, (*Handler).archiveMessage},
+		{"GET", "/compose", SignedIn, (*Handler).showCompose},
+		{"POST", "/compose", SignedIn, (*Handler).createCompose},
+		{"GET", "/compose/recipients", SignedIn, (*Handler).listRecipients},
+		{"GET", "/drafts", SignedIn, (*Handler).listDrafts},
+		{"GET", "/drafts/:id", SignedIn, (*Handler).showDraft},
+		{"POST", "/drafts/:id", SignedIn, (*Handler).updateDraft},
+		{"POST", "/drafts/:id/delete", SignedIn, (*Handler).deleteDraft},
+		{"POST", "/drafts/:id/attachments/:aid/remove", SignedIn, (*Handler).removeDraftFile},
+		{"GET", "/sent", SignedIn, (*Handler).listSent},
+		{"GET", "/sent/rows", SignedIn, (*Handler).listSentRows},
+		{"GET", "/sent/:id", SignedIn, (*Handler).showSent},
+		{"GET", "/sent/:id/timeline", SignedIn, (*Handler).showSentTimeline},
+		{"GET", "/sent/:id/print", SignedIn, (*Handler).printSent},
+		{"POST", "/sent/:id/retry", SignedIn, (*Handler).retrySent},
 		{"GET", "/admin/users", AdminOnly, (*Handler).listUsers},
 		{"GET", "/admin/users/invite", AdminOnly, (*Handler).showInvite},
 		{"POST", "/admin/users/invite", AdminOnly, (*Handler).createInvite},
@@ -97,10 +114,10 @@ func Routes() []Route {
 		{"POST", "/admin/certificates/:id/retire", AdminOnly, (*Handler).retireCertificate},
 		{"POST", "/admin/notifications/:id/dismiss", AdminOnly, (*Handler).dismissNotification},
 		{"GET", "/admin/trust", AdminOnly, (*Handler).listTrust},
-		{"POST", "/admin/trust", AdminOnly, (*Handler).addTrustAnchor},
-		{"POST", "/admin/trust/crls", AdminOnly, (*Handler).addCRL},
-		{"GET", "/admin/trust/:id/remove", AdminOnly, (*Handler).confirmRemoveTrust},
-		{"POST", "/admin/trust/:id/remove", AdminOnly, (*Handler).removeTrust},
+		{"POST", "/admin/trust", OperatorOnly, (*Handler).addTrustAnchor},
+		{"POST", "/admin/trust/crls", OperatorOnly, (*Handler).addCRL},
+		{"GET", "/admin/trust/:id/remove", OperatorOnly, (*Handler).confirmRemoveTrust},
+		{"POST", "/admin/trust/:id/remove", OperatorOnly, (*Handler).removeTrust},
 	}
 }
 
@@ -119,7 +136,7 @@ func allowedRoles(a Access) []string {
 	switch a {
 	case SignedIn:
 		return []string{store.RoleAdmin, store.RoleClinician, store.RoleReception}
-	case AdminOnly:
+	case AdminOnly, OperatorOnly:
 		return []string{store.RoleAdmin}
 	}
 	return nil

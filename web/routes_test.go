@@ -103,21 +103,28 @@ var skipRoutes = map[string]string{
 // their organisation isolation. This test still checks the guard with an
 // ID that names nothing: refused roles are refused, admitted ones get 404.
 var objectRoutes = map[string]string{
-	"/admin/certificates/csr/:id":      "TestCertificates_OrgIsolation",
-	"/admin/certificates/:id":          "TestCertificates_OrgIsolation",
-	"/admin/certificates/:id/schedule": "TestCertificates_OrgIsolation",
-	"/admin/certificates/:id/retire":   "TestCertificates_OrgIsolation",
-	"/admin/notifications/:id/dismiss": "TestCertificates_OrgIsolation",
-	"/inbox/:id":                       "TestInbox_OrgIsolationAndCSRF",
-	"/inbox/:id/attachments/:n":        "TestInbox_OrgIsolationAndCSRF",
-	"/inbox/:id/source":                "TestInbox_OrgIsolationAndCSRF",
-	"/inbox/:id/print":                 "TestInbox_OrgIsolationAndCSRF",
-	"/inbox/:id/respond":               "TestInbox_OrgIsolationAndCSRF",
-	"/inbox/:id/reply":                 "TestInbox_OrgIsolationAndCSRF",
-	"/inbox/:id/forward":               "TestInbox_OrgIsolationAndCSRF",
-	"/inbox/:id/assign":                "TestInbox_OrgIsolationAndCSRF",
-	"/inbox/:id/archive":               "TestInbox_OrgIsolationAndCSRF",
-	"/admin/trust/:id/remove":          "TestTrust_UploadAnchorCRLAndRemove (anchors are provider-wide)",
+	"/admin/certificates/csr/:id":         "TestCertificates_OrgIsolation",
+	"/admin/certificates/:id":             "TestCertificates_OrgIsolation",
+	"/admin/certificates/:id/schedule":    "TestCertificates_OrgIsolation",
+	"/admin/certificates/:id/retire":      "TestCertificates_OrgIsolation",
+	"/admin/notifications/:id/dismiss":    "TestCertificates_OrgIsolation",
+	"/inbox/:id":                          "TestInbox_OrgIsolationAndCSRF",
+	"/inbox/:id/attachments/:n":           "TestInbox_OrgIsolationAndCSRF",
+	"/inbox/:id/source":                   "TestInbox_OrgIsolationAndCSRF",
+	"/inbox/:id/print":                    "TestInbox_OrgIsolationAndCSRF",
+	"/inbox/:id/respond":                  "TestInbox_OrgIsolationAndCSRF",
+	"/inbox/:id/reply":                    "TestInbox_OrgIsolationAndCSRF",
+	"/inbox/:id/forward":                  "TestInbox_OrgIsolationAndCSRF",
+	"/inbox/:id/assign":                   "TestInbox_OrgIsolationAndCSRF",
+	"/inbox/:id/archive":                  "TestInbox_OrgIsolationAndCSRF",
+	"/sent/:id":                           "TestSent_OrgIsolationAndCSRF",
+	"/sent/:id/timeline":                  "TestSent_OrgIsolationAndCSRF",
+	"/sent/:id/print":                     "TestSent_OrgIsolationAndCSRF",
+	"/sent/:id/retry":                     "TestSent_OrgIsolationAndCSRF",
+	"/admin/trust/:id/remove":             "TestTrust_UploadAnchorCRLAndRemove (anchors are provider-wide)",
+	"/drafts/:id":                         "TestCompose_DraftIsolation (a draft is sealed by the mailbox)",
+	"/drafts/:id/delete":                  "TestCompose_DraftIsolation",
+	"/drafts/:id/attachments/:aid/remove": "TestCompose_DraftIsolation",
 }
 
 func randomHex(n int) string {
@@ -242,6 +249,9 @@ func TestRoutes_Authorisation(t *testing.T) {
 	b := setup(t)
 	own, ownUsers := b.org(t, "Org A", "800362000000001")
 	other, otherUsers := b.org(t, "Org B", "800362000000002")
+	if err := b.store.SetOperator(context.Background(), own.ID, true); err != nil {
+		t.Fatal(err)
+	}
 	w := &authzWorld{b: b, own: own, other: other, ownUsers: ownUsers, otherUsers: otherUsers, admin: admin.New(b.store, b.clock.Now)}
 	who := []string{"anonymous", store.RoleReception, store.RoleClinician, store.RoleAdmin}
 	browsers := map[string]*signedIn{"anonymous": {br: b.browser(t)}}
@@ -259,8 +269,8 @@ func TestRoutes_Authorisation(t *testing.T) {
 	for _, r := range web.Routes() {
 		// Policy independent of the table: administration is admin-only and
 		// account pages need at least a password.
-		if strings.HasPrefix(r.Path, "/admin") && r.Access != web.AdminOnly {
-			t.Errorf("%s %s is under /admin but not AdminOnly", r.Method, r.Path)
+		if strings.HasPrefix(r.Path, "/admin") && r.Access != web.AdminOnly && r.Access != web.OperatorOnly {
+			t.Errorf("%s %s is under /admin but not for administrators", r.Method, r.Path)
 		}
 		if strings.HasPrefix(r.Path, "/account") && r.Access == web.Public {
 			t.Errorf("%s %s is an account page but public", r.Method, r.Path)
@@ -342,7 +352,7 @@ func admitted(a web.Access, who string) bool {
 	switch a {
 	case web.Public:
 		return true
-	case web.AdminOnly:
+	case web.AdminOnly, web.OperatorOnly: // the own organisation operates the portal here
 		return who == store.RoleAdmin
 	}
 	return who != "anonymous"

@@ -76,7 +76,7 @@ func (h *Handler) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		s := h.cookie(c)
 		ctx := c.Request().Context()
 		if token, ok := s.Values[keySessionToken].(string); ok && token != "" {
-			_, u, err := h.auth.Resume(ctx, token)
+			_, u, err := h.auth.Resume(ctx, token, !isPoll(c))
 			switch {
 			case errors.Is(err, auth.ErrSessionExpired):
 				delete(s.Values, keySessionToken)
@@ -136,7 +136,7 @@ func (h *Handler) guard(a Access) echo.MiddlewareFunc {
 				// reset this user's: enrol before anything else.
 				return c.Redirect(http.StatusSeeOther, "/account/mfa/enrol")
 			}
-			if !hasRole(allowedRoles(a), u.Role) {
+			if !hasRole(allowedRoles(a), u.Role) || (a == OperatorOnly && !currentOrg(c).Operator) {
 				return echo.NewHTTPError(http.StatusForbidden)
 			}
 			return next(c)
@@ -144,8 +144,19 @@ func (h *Handler) guard(a Access) echo.MiddlewareFunc {
 	}
 }
 
-// toLogin sends a browser to the sign-in page; other clients get 401.
+// isPoll reports a page's background refresh (components.LiveBody, the
+// sent timeline): it does not count as the user's activity. Forging the
+// header only shortens one's own session.
+func isPoll(c echo.Context) bool { return c.Request().Header.Get("X-Poll") == "1" }
+
+// toLogin sends a browser to the sign-in page; other clients get 401. An
+// htmx request is told to load the sign-in page as a whole page, not to
+// swap it into the part it was refreshing.
 func (h *Handler) toLogin(c echo.Context) error {
+	if c.Request().Header.Get("HX-Request") == "true" {
+		c.Response().Header().Set("HX-Redirect", "/login")
+		return echo.NewHTTPError(http.StatusUnauthorized)
+	}
 	if c.Request().Method == http.MethodGet {
 		return c.Redirect(http.StatusSeeOther, "/login")
 	}

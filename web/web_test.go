@@ -188,6 +188,43 @@ func TestSession_IdleAndAbsoluteExpiry(t *testing.T) {
 	}
 }
 
+// A page polling in the background (X-Poll) does not keep an unattended
+// session alive, and once the session has ended an htmx poll is sent to
+// the sign-in page as a whole page, not given it to swap into a table.
+func TestSession_PollsAreNotActivity(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, users := b.org(t, "Org A", "800362000000001")
+	br := b.browser(t)
+	br.login(users["clinician"])
+	poll := func() *http.Response {
+		req, err := http.NewRequest(http.MethodGet, b.srv.URL+"/inbox/rows", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("HX-Request", "true")
+		req.Header.Set("X-Poll", "1")
+		resp, err := br.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	b.clock.Add(10 * time.Minute)
+	if r := poll(); r.StatusCode != http.StatusOK {
+		t.Fatalf("poll within the idle timeout: %d", r.StatusCode)
+	}
+	b.clock.Add(10 * time.Minute) // 20 minutes since the user last did anything
+	r := poll()
+	if r.StatusCode != http.StatusUnauthorized || r.Header.Get("HX-Redirect") != "/login" {
+		t.Fatalf("poll after the idle timeout: %d, HX-Redirect %q; want 401 and /login", r.StatusCode, r.Header.Get("HX-Redirect"))
+	}
+	if p := br.get("/dashboard"); p.status != http.StatusSeeOther || p.location != "/login" {
+		t.Fatalf("the session outlived its idle timeout through polls: %d %q", p.status, p.location)
+	}
+}
+
 func TestSession_RotatedOnLoginAndRevokedOnLogout(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

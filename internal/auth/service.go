@@ -256,8 +256,10 @@ func (s *Service) StartSession(ctx context.Context, u store.User, ip, userAgent 
 }
 
 // Resume returns the session and user behind a cookie token, enforcing the
-// idle and absolute timeouts and the user's active flag.
-func (s *Service) Resume(ctx context.Context, token string) (store.Session, store.User, error) {
+// idle and absolute timeouts and the user's active flag. active says the
+// request is the user's own doing; a page polling in the background is
+// not, and must not keep an unattended session alive.
+func (s *Service) Resume(ctx context.Context, token string, active bool) (store.Session, store.User, error) {
 	ss, err := s.store.SessionByID(ctx, hashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Session{}, store.User{}, ErrSessionExpired
@@ -280,7 +282,7 @@ func (s *Service) Resume(ctx context.Context, token string) (store.Session, stor
 		return store.Session{}, store.User{}, ErrSessionExpired
 	}
 	// Touch at most once a minute: the idle timeout is in minutes anyway.
-	if now.Sub(ss.LastSeenAt) > time.Minute {
+	if active && now.Sub(ss.LastSeenAt) > time.Minute {
 		if err := s.store.TouchSession(ctx, ss.ID, now); err != nil {
 			return store.Session{}, store.User{}, err
 		}

@@ -109,7 +109,8 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	mail, err := mailbox.New(mailbox.Config{Store: st, Pipeline: pipe, Master: secret, Logger: log})
+	mail, err := mailbox.New(mailbox.Config{Store: st, Pipeline: pipe, Master: secret, Logger: log,
+		OverdueAfter: cfg.SMD.OverdueAfter})
 	if err != nil {
 		return err
 	}

@@ -65,6 +65,9 @@ type SMD struct {
 	Expiry time.Duration
 	// RetryMax caps the backoff between delivery attempts.
 	RetryMax time.Duration
+	// OverdueAfter is how long a sent message may stay undelivered after
+	// it was queued before the sent list flags it overdue.
+	OverdueAfter time.Duration
 	// Workers is how many jobs of each queue a process works at once.
 	Workers int
 	// ELSURL, if set, is an ELS Lookup endpoint for receivers the local
@@ -108,17 +111,18 @@ func Load(getenv func(string) string) (Config, error) {
 			TrustedProxies: p.prefixes("PORTAL_TRUSTED_PROXIES"),
 		},
 		SMD: SMD{
-			Addr:        p.str("PORTAL_SMD_ADDR", ""),
-			TLSCert:     p.str("PORTAL_SMD_TLS_CERT", ""),
-			TLSKey:      p.str("PORTAL_SMD_TLS_KEY", ""),
-			ProviderURI: p.str("PORTAL_SMD_PROVIDER_URI", ""),
-			MaxBytes:    int64(p.int("PORTAL_SMD_MAX_BYTES", 50<<20)),
-			URL:         p.str("PORTAL_SMD_URL", ""),
-			Expiry:      p.duration("PORTAL_SMD_EXPIRY", 48*time.Hour),
-			RetryMax:    p.duration("PORTAL_SMD_RETRY_MAX", 10*time.Minute),
-			Workers:     p.int("PORTAL_WORKERS", 16),
-			ELSURL:      p.str("PORTAL_ELS_URL", ""),
-			JobTimeout:  p.duration("PORTAL_JOB_TIMEOUT", 90*time.Second),
+			Addr:         p.str("PORTAL_SMD_ADDR", ""),
+			TLSCert:      p.str("PORTAL_SMD_TLS_CERT", ""),
+			TLSKey:       p.str("PORTAL_SMD_TLS_KEY", ""),
+			ProviderURI:  p.str("PORTAL_SMD_PROVIDER_URI", ""),
+			MaxBytes:     int64(p.int("PORTAL_SMD_MAX_BYTES", 50<<20)),
+			URL:          p.str("PORTAL_SMD_URL", ""),
+			Expiry:       p.duration("PORTAL_SMD_EXPIRY", 48*time.Hour),
+			RetryMax:     p.duration("PORTAL_SMD_RETRY_MAX", 10*time.Minute),
+			OverdueAfter: p.duration("PORTAL_SMD_OVERDUE_AFTER", 15*time.Minute),
+			Workers:      p.int("PORTAL_WORKERS", 16),
+			ELSURL:       p.str("PORTAL_ELS_URL", ""),
+			JobTimeout:   p.duration("PORTAL_JOB_TIMEOUT", 90*time.Second),
 		},
 		Session: Session{
 			IdleTimeout:     p.duration("PORTAL_SESSION_IDLE_TIMEOUT", 15*time.Minute),
@@ -203,6 +207,9 @@ func (c Config) validate() []error {
 	}
 	if c.SMD.RetryMax < time.Second {
 		bad("PORTAL_SMD_RETRY_MAX", "must be at least 1s")
+	}
+	if c.SMD.OverdueAfter < time.Minute {
+		bad("PORTAL_SMD_OVERDUE_AFTER", "must be at least 1m")
 	}
 	if c.SMD.Workers < 1 || c.SMD.Workers > 1000 {
 		bad("PORTAL_WORKERS", "must be between 1 and 1000")
@@ -299,6 +306,7 @@ func (c Config) Redacted() []string {
 		"PORTAL_SMD_URL=" + c.SMD.URL,
 		"PORTAL_SMD_EXPIRY=" + c.SMD.Expiry.String(),
 		"PORTAL_SMD_RETRY_MAX=" + c.SMD.RetryMax.String(),
+		"PORTAL_SMD_OVERDUE_AFTER=" + c.SMD.OverdueAfter.String(),
 		"PORTAL_WORKERS=" + strconv.Itoa(c.SMD.Workers),
 		"PORTAL_ELS_URL=" + c.SMD.ELSURL,
 		"PORTAL_JOB_TIMEOUT=" + c.SMD.JobTimeout.String(),

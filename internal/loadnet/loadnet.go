@@ -165,14 +165,26 @@ func providerURI(i int) string {
 	return ns.QualifierHPIO + hi.WithCheckDigit(fmt.Sprintf("800362%09d", 990000000+i))
 }
 
-// freePort returns host:port with a port that was free on host just now.
-func freePort(host string) (string, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return "", err
+// freePorts returns n distinct host:port addresses whose ports were free
+// on host just now. The listeners stay open until all n are chosen, so
+// the kernel cannot hand the same port out twice.
+func freePorts(host string, n int) ([]string, error) {
+	var addrs []string
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			_ = l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		addrs = append(addrs, l.Addr().String())
 	}
-	addr := l.Addr().String()
-	return addr, l.Close()
+	return addrs, nil
 }
 
 // Provider returns the provider named name, or nil.

@@ -76,14 +76,11 @@ func (pr *process) running() bool {
 }
 
 func newProvider(n *Network, i int, spec ProviderSpec) (*Provider, error) {
-	httpAddr, err := freePort(spec.Host)
+	addrs, err := freePorts(spec.Host, 2)
 	if err != nil {
 		return nil, err
 	}
-	smdAddr, err := freePort(spec.Host)
-	if err != nil {
-		return nil, err
-	}
+	httpAddr, smdAddr := addrs[0], addrs[1]
 	p := &Provider{
 		Name: spec.Name, Host: spec.Host, URI: spec.URI,
 		DataDir: filepath.Join(n.opts.Dir, spec.Name), HTTPAddr: httpAddr, SMDAddr: smdAddr,
@@ -107,6 +104,13 @@ func newProvider(n *Network, i int, spec ProviderSpec) (*Provider, error) {
 	}
 	p.env = append(append(p.env, n.opts.Env...), spec.Env...) // later settings win
 	return p, nil
+}
+
+// Run runs one portal command (e.g. "directory", "import", …) against the
+// provider's data directory, adopting its running PostgreSQL, and returns
+// its standard output.
+func (p *Provider) Run(ctx context.Context, args ...string) ([]byte, error) {
+	return p.net.run(ctx, []string{"PORTAL_DATA_DIR=" + p.DataDir, "PORTAL_LOG_LEVEL=warn"}, args...)
 }
 
 // Start runs `portal serve --migrate` and waits until its listeners and

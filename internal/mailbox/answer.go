@@ -74,7 +74,7 @@ func (s *Service) Respond(ctx context.Context, orgID, id string, u InboxUser, st
 	if err != nil {
 		return err
 	}
-	detail := joinParts(": ", map[string]string{store.ClinicalAccepted: "Referral accepted",
+	detail := JoinParts(": ", map[string]string{store.ClinicalAccepted: "Referral accepted",
 		store.ClinicalDeclined: "Referral declined", store.ClinicalMoreInfo: "More information requested"}[status], reason)
 	return s.st.WithTx(ctx, func(tx *store.Store) error {
 		changed, err := tx.SetClinicalStatus(ctx, orgID, id, status, detail, s.now())
@@ -209,7 +209,7 @@ func (s *Service) Forward(ctx context.Context, orgID, id string, u InboxUser, li
 		return "", &FieldError{"listing", "That is your own organisation."}
 	}
 	sum := r.Summary
-	sum.From, sum.To, sum.ToListingID, sum.ComposedAt = "", joinParts(", ", l.Name, l.OrgName), l.ID, s.now()
+	sum.From, sum.To, sum.ToListingID, sum.ComposedAt = "", recipientName(l), l.ID, s.now()
 	var newID string
 	err = s.st.WithTx(ctx, func(tx *store.Store) error {
 		out, err := s.pipe.SubmitTx(ctx, tx, o)

@@ -20,12 +20,23 @@ const mediaHL7v2 = "application/hl7-v2"
 // Delivered): a clinical document is listed and acknowledged (an HL7 ACK
 // back to the sender, unless MSH-16 is NE); an answer (ACK, read
 // acknowledgement, RRI^I12) updates the message it answers. An error
-// rolls the delivery back and the pipeline retries it.
+// rolls the delivery back and the pipeline retries it. Every delivery is
+// audited as message.received in the same transaction.
 func (s *Service) Delivered(ctx context.Context, tx *store.Store, m store.Message, payload []byte) error {
+	kind, err := s.record(ctx, tx, m, payload)
+	if err != nil {
+		return err
+	}
+	return tx.Audit(ctx, store.AuditEvent{OrganisationID: m.OrganisationID, Action: "message.received",
+		Detail: map[string]string{"message_id": m.ID, "kind": kind, "from": m.SenderOrgURI, "category": m.ServiceCategory}})
+}
+
+// record is Delivered without the audit event; it returns the document kind.
+func (s *Service) record(ctx context.Context, tx *store.Store, m store.Message, payload []byte) (string, error) {
 	d := store.Document{MessageID: m.ID, OrganisationID: m.OrganisationID, Kind: store.KindOther}
 	from, err := s.senderName(ctx, tx, m, nil)
 	if err != nil {
-		return err
+		return "", err
 	}
 	var msg *hl7.Message
 	if m.PayloadType == mediaHL7v2 || hl7.Looks(payload) {
@@ -35,31 +46,31 @@ func (s *Service) Delivered(ctx context.Context, tx *store.Store, m store.Messag
 	}
 	if msg == nil {
 		sum := Summary{From: from, Subject: "Received " + describePayload(m.PayloadType)}
-		return s.insertReceived(ctx, tx, d, sum)
+		return d.Kind, s.insertReceived(ctx, tx, d, sum)
 	}
 	d.Kind = classify(msg, m.ServiceCategory)
 	d.HL7ControlID = clipText(msg.ControlID(), 200)
 	sum := summarise(msg, d.Kind)
 	if sum.From, err = s.senderName(ctx, tx, m, msg); err != nil {
-		return err
+		return "", err
 	}
 	switch d.Kind {
 	case store.KindAck, store.KindReadAck, store.KindReferralResponse:
-		return s.recordAnswer(ctx, tx, m, msg, d, sum)
+		return d.Kind, s.recordAnswer(ctx, tx, m, msg, d, sum)
 	}
 	if err := s.insertReceived(ctx, tx, d, sum); err != nil {
-		return err
+		return "", err
 	}
 	// Addressed to a practitioner here (HPI-I or PRD RT): theirs to handle.
 	if m.RecipientUserID != nil {
 		if err := tx.AssignDocument(ctx, m.OrganisationID, m.ID, m.RecipientUserID); err != nil {
-			return err
+			return "", err
 		}
 	}
 	if d.Kind == store.KindOther || msg.WantsNoAck() {
-		return nil
+		return d.Kind, nil
 	}
-	return s.acknowledge(ctx, tx, m, msg)
+	return d.Kind, s.acknowledge(ctx, tx, m, msg)
 }
 
 func (s *Service) insertReceived(ctx context.Context, tx *store.Store, d store.Document, sum Summary) error {
@@ -115,24 +126,24 @@ func summarise(msg *hl7.Message, kind string) Summary {
 	switch kind {
 	case store.KindReferral:
 		r, _ := msg.Referral()
-		sum.Subject = joinParts(": ", "Referral", r.Reason)
+		sum.Subject = JoinParts(": ", "Referral", r.Reason)
 		sum.Urgency = urgencyByPriority[strings.ToUpper(r.Priority)]
 		sum.To = msg.Providers()["RT"].Name()
 	case store.KindReport:
 		svc, _ := msg.Observation()
-		sum.Subject = joinParts(": ", "Report", svc)
+		sum.Subject = JoinParts(": ", "Report", svc)
 	case store.KindCDA:
-		sum.Subject = joinParts(": ", "Clinical document", cdaTitle(msg))
+		sum.Subject = JoinParts(": ", "Clinical document", cdaTitle(msg))
 	case store.KindAck, store.KindReadAck:
 		code, _, text, _ := msg.Acknowledged()
 		what := "Acknowledgement"
 		if kind == store.KindReadAck {
 			what = "Read acknowledgement"
 		}
-		sum.Subject = joinParts(": ", what+" ("+code+")", text)
+		sum.Subject = JoinParts(": ", what+" ("+code+")", text)
 	case store.KindReferralResponse:
 		st, reason := msg.ReferralStatus()
-		sum.Subject = joinParts(": ", "Referral response ("+referralStatusText[st]+")", reason)
+		sum.Subject = JoinParts(": ", "Referral response ("+referralStatusText[st]+")", reason)
 	default:
 		sum.Subject = "HL7 message " + msg.Value(msg.Type())
 	}
@@ -258,11 +269,14 @@ func (s *Service) recordAnswer(ctx context.Context, tx *store.Store, m store.Mes
 	if status == "" {
 		return nil
 	}
-	changed, err := tx.SetClinicalStatus(ctx, m.OrganisationID, orig.MessageID, status, detail, now)
-	if err != nil || !changed {
+	// The status never regresses (a read acknowledgement arriving after
+	// the acceptance leaves it accepted), but the timeline keeps the first
+	// of each answer, whenever it came.
+	if _, err := tx.SetClinicalStatus(ctx, m.OrganisationID, orig.MessageID, status, detail, now); err != nil {
 		return err
 	}
-	return tx.AddMessageEvent(ctx, orig.MessageID, status, detail)
+	_, err = tx.AddMessageEventOnce(ctx, orig.MessageID, status, detail)
+	return err
 }
 
 // answerStatus is the clinical status an answer gives the message it
@@ -275,19 +289,19 @@ func answerStatus(msg *hl7.Message, kind string) (status, detail string) {
 	case store.KindAck:
 		switch strings.ToUpper(code) {
 		case "AA", "CA":
-			return store.ClinicalAcknowledged, joinParts(": ", "Accepted into the receiver's system", text)
+			return store.ClinicalAcknowledged, JoinParts(": ", "Accepted into the receiver's system", text)
 		case "AE", "AR", "CE", "CR":
-			return store.ClinicalRejected, joinParts(": ", "Rejected by the receiver's system ("+code+")", text)
+			return store.ClinicalRejected, JoinParts(": ", "Rejected by the receiver's system ("+code+")", text)
 		}
 	case store.KindReferralResponse:
 		st, reason := msg.ReferralStatus()
 		switch st {
 		case hl7.StatusAccepted:
-			return store.ClinicalAccepted, joinParts(": ", "Referral accepted", reason)
+			return store.ClinicalAccepted, JoinParts(": ", "Referral accepted", reason)
 		case hl7.StatusDeclined:
-			return store.ClinicalDeclined, joinParts(": ", "Referral declined", reason)
+			return store.ClinicalDeclined, JoinParts(": ", "Referral declined", reason)
 		case hl7.StatusMoreInfo:
-			return store.ClinicalMoreInfo, joinParts(": ", "More information requested", reason)
+			return store.ClinicalMoreInfo, JoinParts(": ", "More information requested", reason)
 		}
 	}
 	return "", ""
@@ -308,7 +322,8 @@ func describePayload(t string) string {
 	return "a document (" + t + ")"
 }
 
-func joinParts(sep string, parts ...string) string {
+// JoinParts joins the non-blank parts, trimmed, with sep.
+func JoinParts(sep string, parts ...string) string {
 	var out []string
 	for _, p := range parts {
 		if p = strings.TrimSpace(p); p != "" {

@@ -204,7 +204,7 @@ func TestReferral_EndToEnd(t *testing.T) {
 		_ = rows.Scan(&s)
 		audits = append(audits, s)
 	}
-	if want := []string{"message.viewed", "message.viewed", "message.accepted"}; !slices.Equal(audits, want) {
+	if want := []string{"message.received", "message.viewed", "message.viewed", "message.accepted"}; !slices.Equal(audits, want) {
 		t.Errorf("B's audit %v, want %v", audits, want)
 	}
 
@@ -245,6 +245,47 @@ func TestReferral_EndToEnd(t *testing.T) {
 	// no answers to B).
 	if got := b.inbox(t, physioURI, 1); len(got) != 1 {
 		t.Errorf("B's inbox has %d entries, want 1", len(got))
+	}
+
+	// Out of order: B accepts a second referral and its read
+	// acknowledgement arrives after the acceptance. The referral stays
+	// accepted, and its timeline still shows that it was read, once.
+	second := a.send(t, gpURI, physioURI, CategoryReferral, store.KindReferral, "REF-E2E-2", referral(t, gpURI, physioURI, "REF-E2E-2"))
+	orig, err := hl7.Parse(referral(t, gpURI, physioURI, "REF-E2E-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rri, err := hl7.ReferralResponse(hl7.ResponseInput{Header: orig.ReplyHeader(time.Now(), "RRI-E2E-2"), Referral: orig, Status: hl7.StatusAccepted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.send(t, physioURI, gpURI, CategoryReferralResponse, store.KindReferralResponse, "RRI-E2E-2", rri)
+	a.waitStatus(t, gpURI, second.ID, store.ClinicalAccepted)
+	late, err := hl7.ReadAck(orig, "Opened by the receiver", time.Now(), "READ-E2E-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second is a repeat: not news
+		b.send(t, physioURI, gpURI, CategoryReadAck, store.KindReadAck, "READ-E2E-2", late)
+	}
+	if !poll(t, func() bool {
+		var n int
+		_ = a.pool.QueryRow(ctx, `SELECT count(*) FROM documents WHERE answers = $1 AND kind = 'read_ack'`, second.ID).Scan(&n)
+		return n == 2
+	}) {
+		t.Fatal("the late read acknowledgements were not matched to the second referral")
+	}
+	if d := a.doc(t, gpURI, second.ID); d.ClinicalStatus != store.ClinicalAccepted {
+		t.Errorf("after a late read acknowledgement the referral is %q, want accepted", d.ClinicalStatus)
+	}
+	var reads int
+	for _, e := range a.events(t, gpURI, second.ID) {
+		if e == store.ClinicalRead {
+			reads++
+		}
+	}
+	if reads != 1 {
+		t.Errorf("the second referral's timeline has %d read events, want 1: %v", reads, a.events(t, gpURI, second.ID))
 	}
 }
 

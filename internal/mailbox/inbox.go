@@ -36,17 +36,14 @@ func (s *Service) Inbox(ctx context.Context, orgID string, q InboxQuery, limit i
 	if err != nil {
 		return nil, err
 	}
-	patient, sender := strings.ToLower(strings.TrimSpace(q.Patient)), strings.ToLower(strings.TrimSpace(q.Sender))
+	match := newTextMatch(q.Patient, q.Sender)
 	out := []InboxEntry{}
 	for _, it := range items {
 		sum, err := s.OpenSummary(it.Document)
 		if err != nil {
 			return nil, err
 		}
-		if patient != "" && !matchPatient(sum.Patient, patient) {
-			continue
-		}
-		if sender != "" && !strings.Contains(strings.ToLower(sum.From+" "+it.SenderOrgURI), sender) {
+		if !match.matches(sum.Patient, sum.From+" "+it.SenderOrgURI) {
 			continue
 		}
 		out = append(out, InboxEntry{InboxItem: it, Summary: sum})
@@ -55,6 +52,22 @@ func (s *Service) Inbox(ctx context.Context, orgID string, q InboxQuery, limit i
 		}
 	}
 	return out, nil
+}
+
+// textMatch is what staff typed into a list's text filters, lower-cased:
+// the patient, and the other party (sender or recipient). The store
+// cannot filter on them: patient details are sealed.
+type textMatch struct{ patient, party string }
+
+func newTextMatch(patient, party string) textMatch {
+	return textMatch{strings.ToLower(strings.TrimSpace(patient)), strings.ToLower(strings.TrimSpace(party))}
+}
+
+// matches reports whether a document about patient p, exchanged with
+// party (its name as shown and its address), passes the filters.
+func (m textMatch) matches(p PatientSummary, party string) bool {
+	return (m.patient == "" || matchPatient(p, m.patient)) &&
+		(m.party == "" || strings.Contains(strings.ToLower(party), m.party))
 }
 
 // matchPatient matches q (lower case) against the patient's name in
@@ -99,19 +112,25 @@ type Received struct {
 // Received loads organisation orgID's received document id for viewing,
 // with no side effects (see Open). Another organisation's is not found.
 func (s *Service) Received(ctx context.Context, orgID, id string) (Received, error) {
-	var r Received
 	d, err := s.st.Document(ctx, orgID, id)
 	if err != nil {
-		return r, err
+		return Received{}, err
 	}
 	m, err := s.st.OrgMessage(ctx, orgID, id)
 	if err != nil {
-		return r, err
+		return Received{}, err
 	}
 	if m.Direction != store.Inbound {
-		return r, store.ErrNotFound // the sent side has its own pages
+		return Received{}, store.ErrNotFound // the sent side has its own pages
 	}
-	r.Doc, r.Msg = d, m
+	return s.opened(d, m)
+}
+
+// opened opens document d of message m (either direction): its summary
+// and payload, parsed when it is HL7 v2.
+func (s *Service) opened(d store.Document, m store.Message) (Received, error) {
+	r := Received{Doc: d, Msg: m}
+	var err error
 	if r.Summary, err = s.OpenSummary(d); err != nil {
 		return r, err
 	}

@@ -44,6 +44,7 @@ const (
 type Submitter interface {
 	SubmitTx(ctx context.Context, tx *store.Store, o pipeline.Outbound) (store.Message, error)
 	OpenPayload(m store.Message) ([]byte, error)
+	RetryTx(ctx context.Context, tx *store.Store, orgID, id string) error
 }
 
 // Config is what the Service needs.
@@ -53,6 +54,9 @@ type Config struct {
 	Master   []byte
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// OverdueAfter is how long a sent message may stay undelivered after
+	// it was queued before the sent list flags it (default 15 min).
+	OverdueAfter time.Duration
 }
 
 // Service composes, records and answers clinical messages.
@@ -63,6 +67,8 @@ type Service struct {
 	log   *slog.Logger
 	now   func() time.Time
 	newID func() string // HL7 control ids; replaced in tests
+	// overdueAfter is Config.OverdueAfter.
+	overdueAfter time.Duration
 }
 
 // New returns a Service.
@@ -80,7 +86,11 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{st: cfg.Store, pipe: cfg.Pipeline, box: box, log: cfg.Logger, now: cfg.Now, newID: newControlID}, nil
+	if cfg.OverdueAfter <= 0 {
+		cfg.OverdueAfter = 15 * time.Minute
+	}
+	return &Service{st: cfg.Store, pipe: cfg.Pipeline, box: box, log: cfg.Logger, now: cfg.Now, newID: newControlID,
+		overdueAfter: cfg.OverdueAfter}, nil
 }
 
 // Summary is what lists and banners show about a message without opening

@@ -13,13 +13,16 @@ const (
 	CategoryReferralResponse = "http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-REF-SIMPLIFIED-201706/RRI"
 	CategoryReport           = "http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-ORU-201701"
 	CategoryACK              = "http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-ACK-201701"
+	CategoryReadACK          = "http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-ACK-READ-202001"
 	CategoryEReferralMDM     = "http://ns.electronichealth.net.au/er/sc/deliver/hl7Mdm/2012"
 	CategorySpecialistMDM    = "http://ns.electronichealth.net.au/sl/sc/deliver/hl7Mdm/2012"
+	CategoryDischargeMDM     = "http://ns.electronichealth.net.au/ds/sc/deliver/hl7Mdm/2012"
 )
 
 // SupportedCategories is the portal's own set, in display order.
 var SupportedCategories = []string{
-	CategoryReferral, CategoryReport, CategoryEReferralMDM, CategorySpecialistMDM, CategoryACK, CategoryReferralResponse,
+	CategoryReferral, CategoryReport, CategoryEReferralMDM, CategorySpecialistMDM, CategoryDischargeMDM,
+	CategoryACK, CategoryReadACK, CategoryReferralResponse,
 }
 
 // documentTypes names payload type URIs for people choosing a recipient.
@@ -29,12 +32,12 @@ var documentTypes = map[string]string{
 	CategoryReferralResponse: "Referral response",
 	CategoryReport:           "Pathology/Radiology report",
 	CategoryACK:              "Acknowledgement",
-	"http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-ACK-READ-202001": "Read acknowledgement",
-	"http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-ORM-201701":      "Order",
-	"http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-ORR-201701":      "Order response",
-	"http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-OSQ-202001":      "Order status query",
-	"http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-OSR-202001":      "Order status response",
-	"http://ns.electronichealth.net.au/ds/sc/deliver/hl7Mdm/2012":  "Discharge summary (CDA package)",
+	CategoryReadACK:          "Read acknowledgement",
+	"http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-ORM-201701": "Order",
+	"http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-ORR-201701": "Order response",
+	"http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-OSQ-202001": "Order status query",
+	"http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-OSR-202001": "Order status response",
+	CategoryDischargeMDM: "Discharge summary (CDA package)",
 	CategoryEReferralMDM: "eReferral (CDA package)",
 	"http://ns.electronichealth.net.au/es/sc/deliver/hl7Mdm/2012":  "Event summary (CDA package)",
 	"http://ns.electronichealth.net.au/shs/sc/deliver/hl7Mdm/2012": "Shared health summary (CDA package)",

@@ -141,6 +141,26 @@ func (s *Store) AddMessageEvent(ctx context.Context, id, status, detail string) 
 	return normalise(err, "add message event")
 }
 
+// AddMessageEventOnce appends an event unless message id's timeline has
+// one with that status already; it reports whether it did. Answers that
+// arrive out of order (a read acknowledgement after the acceptance) are
+// still history, but a repeated one is not news. The message row is
+// locked first, so two deliveries of the same answer at once add one.
+func (s *Store) AddMessageEventOnce(ctx context.Context, id, status, detail string) (bool, error) {
+	added := false
+	err := s.WithTx(ctx, func(tx *Store) error {
+		if _, err := tx.db.Exec(ctx, `SELECT 1 FROM messages WHERE id = $1 FOR UPDATE`, id); err != nil {
+			return normalise(err, "lock message")
+		}
+		tag, err := tx.db.Exec(ctx, `INSERT INTO message_events (message_id, status, detail)
+			SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM message_events WHERE message_id = $1 AND status = $2)`,
+			id, status, truncate(detail, 2000))
+		added = err == nil && tag.RowsAffected() == 1
+		return normalise(err, "add message event")
+	})
+	return added, err
+}
+
 // Transition moves message id from one of the statuses from to status,
 // with detail, and appends the event; sent stamps sent_at, and delivered,
 // failed, held or retrieved stamp final_at. It returns false, changing

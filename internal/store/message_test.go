@@ -201,3 +201,53 @@ func TestRetrievableResponses(t *testing.T) {
 		t.Fatalf("all available after remove: %d of %d", len(got), total)
 	}
 }
+
+// Eight deliveries of the same answer at once add its event once.
+func TestAddMessageEventOnce_Concurrent(t *testing.T) {
+	t.Parallel()
+	st := store.New(storetest.DB(t))
+	ctx := context.Background()
+	org, _ := st.CreateOrganisation(ctx, "Org", "8003620000000013")
+	m := newMessage(org.ID, store.Outbound, "urn:a", "urn:uuid:3", store.StatusDelivered)
+	if _, err := st.InsertMessage(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	added := make(chan bool, 8)
+	for range 8 {
+		wg.Go(func() {
+			err := st.WithTx(ctx, func(tx *store.Store) error {
+				ok, err := tx.AddMessageEventOnce(ctx, m.ID, store.ClinicalRead, "Opened by the receiver")
+				added <- ok
+				// Hold the transaction open, as a delivery does while it
+				// finishes, so the others run while it is uncommitted.
+				time.Sleep(50 * time.Millisecond)
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	close(added)
+	n := 0
+	for ok := range added {
+		if ok {
+			n++
+		}
+	}
+	events, err := st.MessageEvents(ctx, org.ID, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := 0
+	for _, e := range events {
+		if e.Status == store.ClinicalRead {
+			reads++
+		}
+	}
+	if n != 1 || reads != 1 {
+		t.Errorf("%d calls added the event and %d read events stored, want 1 and 1", n, reads)
+	}
+}
