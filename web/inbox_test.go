@@ -177,6 +177,11 @@ func TestInbox_ListFiltersUnreadAndEscaping(t *testing.T) {
 		!strings.Contains(bad.body, `value="24/11/2026"`) || !strings.Contains(bad.body, `value="atwood"`) {
 		t.Error("a bad date is not reported on the field with what was typed")
 	}
+	// "More filters" folds away until one of its filters is in use or wrong.
+	moreOpen := func(body string) bool { return strings.Contains(body, `data-testid="more-filters" open`) }
+	if moreOpen(p.body) || moreOpen(br.get("/inbox?patient=atwood").body) || !moreOpen(br.get("/inbox?status=unread").body) || !moreOpen(bad.body) {
+		t.Error(`"More filters" is not open exactly when one of its filters is set or wrong`)
+	}
 	// The live-refresh fragment keeps the filters and is only rows.
 	frag := br.get("/inbox/rows?patient=atwood")
 	if frag.status != http.StatusOK || rows(frag) != 1 || strings.Contains(frag.body, "<html") {
