@@ -17,6 +17,9 @@ func (h *Handler) showDashboard(c echo.Context) error {
 		if p.SentFailed, p.SentOverdue, err = h.mail.SentAttention(c.Request().Context(), org.ID); err != nil {
 			return err
 		}
+		if p.RepliesFailed, err = h.store.CountReplyFailed(c.Request().Context(), org.ID); err != nil {
+			return err
+		}
 	}
 	return h.render(c, http.StatusOK, pages.Dashboard(p))
 }

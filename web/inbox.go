@@ -16,6 +16,7 @@ import (
 
 	"github.com/opensmd/portal/internal/hl7"
 	"github.com/opensmd/portal/internal/mailbox"
+	"github.com/opensmd/portal/internal/pipeline"
 	"github.com/opensmd/portal/internal/store"
 	"github.com/opensmd/portal/views/pages"
 )
@@ -43,8 +44,8 @@ func inboxUser(c echo.Context) mailbox.InboxUser {
 
 var (
 	inboxKinds    = []string{store.KindReferral, store.KindReport, store.KindCDA, store.KindOther}
-	inboxStatuses = []string{store.InboxUnread, store.InboxRead, store.InboxUnmatched, store.ClinicalAccepted,
-		store.ClinicalDeclined, store.ClinicalMoreInfo}
+	inboxStatuses = []string{store.InboxUnread, store.InboxRead, store.InboxUnmatched, store.InboxReplyFailed,
+		store.ClinicalAccepted, store.ClinicalDeclined, store.ClinicalMoreInfo}
 )
 
 // inboxFilters reads the filters from the query string: the page props
@@ -257,6 +258,17 @@ func (h *Handler) messageProps(c echo.Context, r mailbox.Received) (pages.Messag
 	for i, a := range r.Attachments {
 		p.Attachments = append(p.Attachments, pages.Attachment{N: i + 1, Name: mailbox.AttachmentName(i, a.MediaType),
 			Type: a.MediaType, Size: len(a.Data), PDF: a.MediaType == "application/pdf"})
+	}
+	replies, err := h.mail.Replies(c.Request().Context(), currentOrg(c).ID, d.MessageID)
+	if err != nil {
+		return p, err
+	}
+	for _, r := range replies {
+		v := pages.ReplyView{ID: r.ID, Kind: r.Kind, Status: r.Status, At: when(r.At)}
+		if r.Failure != nil {
+			v.What, v.Todo = r.Failure.What, r.Failure.Todo
+		}
+		p.Replies = append(p.Replies, v)
 	}
 	users, err := h.store.OrgUsers(c.Request().Context(), currentOrg(c).ID)
 	if err != nil {
@@ -492,4 +504,15 @@ func (h *Handler) archiveMessage(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/inbox")
+}
+
+func (h *Handler) retryReply(c echo.Context) error {
+	err := h.mail.RetryReply(c.Request().Context(), currentOrg(c).ID, c.Param("id"), c.Param("rid"), inboxUser(c))
+	switch {
+	case errors.Is(err, pipeline.ErrNotFailed):
+		return h.toMessage(c, "error", "Only a reply that failed can be sent again; this one has not failed.")
+	case err != nil:
+		return err
+	}
+	return h.toMessage(c, "success", "Sending the reply again: its progress shows under “Sent back to the sender”.")
 }

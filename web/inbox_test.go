@@ -440,3 +440,79 @@ func TestInbox_OrgIsolationAndCSRF(t *testing.T) {
 		t.Error("a POST without CSRF changed the document")
 	}
 }
+
+// What went back to the sender shows on the message with how far it got;
+// a failed reply says why and can be retried, by its organisation only,
+// through its own message, with a CSRF token.
+func TestInbox_RepliesShownAndRetried(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	a, usersA := b.hostedOrg(t, "Physio Clinic", "800362000000101")
+	gp, usersB := b.hostedOrg(t, "GP Clinic", "800362000000102")
+	id := b.receive(t, a, orgURI(gp), testReferral(t, gp, a, refOpts{family: "Atwood", controlID: "R1"}))
+	id2 := b.receive(t, a, orgURI(gp), testReferral(t, gp, a, refOpts{family: "Brown", controlID: "R2"}))
+	var ack string
+	if err := b.store.Pool().QueryRow(ctx, `SELECT message_id FROM documents WHERE answers = $1 AND kind = 'ack'`, id).Scan(&ack); err != nil {
+		t.Fatal(err)
+	}
+	own := b.browser(t)
+	own.login(usersA["clinician"])
+	if p := own.get("/inbox/" + id); !strings.Contains(p.body, `data-testid="reply" data-kind="ack" data-status="queued"`) ||
+		strings.Contains(p.body, `data-testid="reply-retry"`) {
+		t.Fatal("the queued ACK is not shown on the message, or offers a retry")
+	}
+	// The pipeline gave up on it (as its send job does after its retries).
+	if _, err := b.store.Pool().Exec(ctx, `UPDATE messages SET status = 'failed',
+		status_detail = 'Not sent: the directory has no entry for the receiver <b>x</b>.' WHERE id = $1`, ack); err != nil {
+		t.Fatal(err)
+	}
+	other := b.browser(t)
+	other.login(usersB["clinician"])
+	p := own.get("/inbox/" + id)
+	if !strings.Contains(p.body, `data-status="failed"`) || !strings.Contains(p.body, "not delivered") ||
+		!strings.Contains(p.body, "update their directory entry") || !strings.Contains(p.body, "&lt;b&gt;x&lt;/b&gt;") ||
+		!strings.Contains(p.body, `action="/inbox/`+id+`/replies/`+ack+`/retry"`) {
+		t.Fatal("a failed reply is not shown with its reason, what to do and a retry")
+	}
+	if d := own.get("/dashboard"); !strings.Contains(d.body, `data-testid="replies-failed">1 received message</a>`) {
+		t.Error("the dashboard does not count the message whose reply failed")
+	}
+	if n := rows(own.get("/inbox?status=reply_failed")); n != 1 {
+		t.Errorf("reply_failed filter: %d rows, want 1", n)
+	}
+	if n := rows(other.get("/inbox?status=reply_failed")); n != 0 {
+		t.Errorf("another organisation's reply_failed filter: %d rows, want 0", n)
+	}
+	status := func() string {
+		var s string
+		_ = b.store.Pool().QueryRow(ctx, `SELECT status FROM messages WHERE id = $1`, ack).Scan(&s)
+		return s
+	}
+	retry := "/inbox/" + id + "/replies/" + ack + "/retry"
+	if p := own.postRaw(retry, url.Values{}); p.status != http.StatusForbidden || status() != "failed" {
+		t.Errorf("retry without CSRF: %d, status %s", p.status, status())
+	}
+	if p := other.post("/inbox", retry, url.Values{}); p.status != http.StatusNotFound || status() != "failed" {
+		t.Errorf("retry by another organisation: %d, status %s", p.status, status())
+	}
+	if p := own.post("/inbox", "/inbox/"+id2+"/replies/"+ack+"/retry", url.Values{}); p.status != http.StatusNotFound || status() != "failed" {
+		t.Errorf("retry through another message: %d, status %s", p.status, status())
+	}
+	if p := own.post("/inbox/"+id, retry, url.Values{}); p.status != http.StatusSeeOther || p.location != "/inbox/"+id || status() != "queued" {
+		t.Fatalf("retry: %d to %q, status %s", p.status, p.location, status())
+	}
+	var audited int
+	_ = b.store.Pool().QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE action = 'message.retried' AND detail->>'message_id' = $1`, ack).Scan(&audited)
+	if audited != 1 {
+		t.Errorf("%d retry audit events, want 1", audited)
+	}
+	if p := own.get("/inbox/" + id); !strings.Contains(p.body, "Sending the reply again") || !strings.Contains(p.body, `data-status="queued"`) {
+		t.Error("after the retry the page does not say so, or the reply is not queued")
+	}
+	if strings.Contains(own.get("/dashboard").body, `data-testid="replies-failed"`) || rows(own.get("/inbox?status=reply_failed")) != 0 {
+		t.Error("a retried reply still counts as failed")
+	}
+	if p := own.post("/inbox/"+id, retry, url.Values{}); p.status != http.StatusSeeOther || !strings.Contains(own.get("/inbox/"+id).body, "Only a reply that failed") {
+		t.Error("a second retry of a queued reply is not refused in words")
+	}
+}

@@ -65,6 +65,7 @@ func Routes() []Route {
 		{"POST", "/inbox/:id/forward", SignedIn, (*Handler).forwardMessage},
 		{"POST", "/inbox/:id/assign", SignedIn, (*Handler).assignMessage},
 		{"POST", "/inbox/:id/archive", SignedIn, (*Handler).archiveMessage},
+		{"POST", "/inbox/:id/replies/:rid/retry", SignedIn, (*Handler).retryReply},
 		{"GET", "/compose", SignedIn, (*Handler).showCompose},
 		{"POST", "/compose", SignedIn, (*Handler).createCompose},
 		{"GET", "/compose/recipients", SignedIn, (*Handler).listRecipients},

@@ -117,6 +117,7 @@ var objectRoutes = map[string]string{
 	"/inbox/:id/forward":                  "TestInbox_OrgIsolationAndCSRF",
 	"/inbox/:id/assign":                   "TestInbox_OrgIsolationAndCSRF",
 	"/inbox/:id/archive":                  "TestInbox_OrgIsolationAndCSRF",
+	"/inbox/:id/replies/:rid/retry":       "TestInbox_RepliesShownAndRetried",
 	"/sent/:id":                           "TestSent_OrgIsolationAndCSRF",
 	"/sent/:id/timeline":                  "TestSent_OrgIsolationAndCSRF",
 	"/sent/:id/print":                     "TestSent_OrgIsolationAndCSRF",

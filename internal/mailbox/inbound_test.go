@@ -185,6 +185,19 @@ func TestReferral_EndToEnd(t *testing.T) {
 		t.Errorf("second answer after accepting: %v, want ErrAlreadyAnswered", err)
 	}
 	a.waitStatus(t, gpURI, sent.ID, store.ClinicalAccepted)
+	// B's replies, as its staff see them on the referral: each delivered.
+	var replies []string
+	poll(t, func() bool {
+		rs, err := b.mail.Replies(ctx, b.orgs[physioURI].ID, recv.MessageID)
+		replies = nil
+		for _, r := range rs {
+			replies = append(replies, r.Kind+":"+r.Status)
+		}
+		return err == nil && len(rs) == 3 && !slices.ContainsFunc(rs, func(r Reply) bool { return r.Status != store.StatusDelivered })
+	})
+	if want := []string{"ack:delivered", "read_ack:delivered", "referral_response:delivered"}; !slices.Equal(replies, want) {
+		t.Errorf("B's replies %v, want %v", replies, want)
+	}
 	var clinical []string
 	for _, s := range a.events(t, gpURI, sent.ID) {
 		if !slices.Contains([]string{store.StatusQueued, store.StatusSent, store.StatusDelivered}, s) {

@@ -23,13 +23,22 @@ const (
 	InboxUnread    = "unread"
 	InboxRead      = "read"
 	InboxUnmatched = "unmatched" // an answer naming no message of ours
+	// InboxReplyFailed: a reply to its sender (ACK, read acknowledgement,
+	// answer) was not delivered.
+	InboxReplyFailed = "reply_failed"
 )
+
+// replyFailed holds for a received document d with a reply that failed.
+const replyFailed = `EXISTS (SELECT 1 FROM documents r JOIN messages rm ON rm.id = r.message_id
+	AND rm.organisation_id = r.organisation_id
+	WHERE r.answers = d.message_id AND r.organisation_id = d.organisation_id
+	AND rm.direction = 'outbound' AND rm.status = 'failed')`
 
 // InboxFilter narrows the inbox in SQL; patient and sender names are
 // sealed and matched by the mailbox.
 type InboxFilter struct {
 	Kind string // a document kind; "" for any
-	// Status is InboxUnread, InboxRead, InboxUnmatched or a clinical
+	// Status is InboxUnread, InboxRead, InboxUnmatched, InboxReplyFailed or a clinical
 	// status (accepted, declined, more_info); "" for any.
 	Status     string
 	AssignedTo string // a user ID; "" for anyone
@@ -69,6 +78,8 @@ func (s *Store) Inbox(ctx context.Context, orgID string, f InboxFilter, limit in
 		q += " AND d.read_at IS NOT NULL"
 	case InboxUnmatched:
 		q += " AND d.kind IN ('ack', 'read_ack', 'referral_response')"
+	case InboxReplyFailed:
+		q += " AND " + replyFailed
 	default:
 		add("d.clinical_status = $%d", f.Status)
 	}
@@ -111,6 +122,18 @@ func (s *Store) CountUnread(ctx context.Context, orgID string) (int, error) {
 	err := s.db.QueryRow(ctx, `SELECT count(*) FROM documents d JOIN messages m ON m.id = d.message_id
 		WHERE `+inboxWhere+` AND d.read_at IS NULL AND d.archived_at IS NULL`, orgID).Scan(&n)
 	return n, normalise(err, "count unread")
+}
+
+// CountReplyFailed counts organisation orgID's received documents in its
+// inbox (not archived) with a reply that was not delivered.
+func (s *Store) CountReplyFailed(ctx context.Context, orgID string) (int, error) {
+	if err := checkID(orgID, "count failed replies"); err != nil {
+		return 0, err
+	}
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT count(*) FROM documents d JOIN messages m ON m.id = d.message_id
+		WHERE `+inboxWhere+` AND d.archived_at IS NULL AND `+replyFailed, orgID).Scan(&n)
+	return n, normalise(err, "count failed replies")
 }
 
 // OrgMessage loads organisation orgID's message id with its payload.

@@ -40,11 +40,7 @@ func (s *Store) Sent(ctx context.Context, orgID string, f SentFilter, limit int)
 	if err := checkID(orgID, "list sent"); err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + prefixed("d.", documentColumns) + `, m.receiver_org_uri, m.status, m.status_detail,
-			coalesce((SELECT max(e.at) FROM message_events e WHERE e.message_id = m.id AND e.status = 'retry'), m.created_at),
-			coalesce((SELECT max(e.at) FROM message_events e WHERE e.message_id = m.id), m.updated_at)
-		FROM documents d JOIN messages m ON m.id = d.message_id
-		WHERE ` + sentWhere
+	q := `WHERE ` + sentWhere
 	args := []any{orgID}
 	switch f.Status {
 	case "":
@@ -57,9 +53,31 @@ func (s *Store) Sent(ctx context.Context, orgID string, f SentFilter, limit int)
 	}
 	args = append(args, limit)
 	q += fmt.Sprintf(" ORDER BY m.created_at DESC, d.message_id LIMIT $%d", len(args))
-	rows, err := s.db.Query(ctx, q, args...)
+	return s.sentItems(ctx, "list sent", q, args...)
+}
+
+// RepliesTo lists what organisation orgID sent back about its received
+// message id (ACK, read acknowledgement, referral responses), oldest
+// first, with how far each got.
+func (s *Store) RepliesTo(ctx context.Context, orgID, id string) ([]SentItem, error) {
+	if err := checkID(orgID, "list replies"); err != nil {
+		return nil, err
+	}
+	if err := checkID(id, "list replies"); err != nil {
+		return nil, err
+	}
+	return s.sentItems(ctx, "list replies", `WHERE d.organisation_id = $1 AND m.organisation_id = d.organisation_id
+		AND m.direction = 'outbound' AND d.answers = $2 ORDER BY m.created_at, d.message_id`, orgID, id)
+}
+
+// sentItems runs the sent-item query with the given WHERE … ORDER BY.
+func (s *Store) sentItems(ctx context.Context, op, where string, args ...any) ([]SentItem, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+prefixed("d.", documentColumns)+`, m.receiver_org_uri, m.status, m.status_detail,
+			coalesce((SELECT max(e.at) FROM message_events e WHERE e.message_id = m.id AND e.status = 'retry'), m.created_at),
+			coalesce((SELECT max(e.at) FROM message_events e WHERE e.message_id = m.id), m.updated_at)
+		FROM documents d JOIN messages m ON m.id = d.message_id `+where, args...)
 	if err != nil {
-		return nil, normalise(err, "list sent")
+		return nil, normalise(err, op)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SentItem, error) {
 		var it SentItem
@@ -69,7 +87,7 @@ func (s *Store) Sent(ctx context.Context, orgID string, f SentFilter, limit int)
 			&d.ClinicalAt, &d.CreatedAt, &d.UpdatedAt, &it.ReceiverOrgURI, &it.Status, &it.StatusDetail, &it.QueuedAt, &it.ChangedAt)
 		return it, err
 	})
-	return out, normalise(err, "list sent")
+	return out, normalise(err, op)
 }
 
 // MessageEvents lists the timeline of organisation orgID's message id,
