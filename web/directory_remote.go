@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -172,6 +174,40 @@ func (h *Handler) localCopy(ctx context.Context, r federate.Row) (string, error)
 	return org, nil
 }
 
+// knownOrgURIs lists, as problems, the organisations of d that our
+// directory already has (an entry or a listing with that SMD address).
+// An add only ever adds: ImportDirectory would replace their endpoint and
+// certificate with whatever the remote publishes, which is a decision for
+// an administrator (Import directory), not any staff member.
+func (h *Handler) knownOrgURIs(ctx context.Context, d *fhirpd.Directory) ([]string, error) {
+	names := map[string]string{}
+	for _, t := range d.SMDTargets() {
+		names[t.OrgURI] = t.Name
+	}
+	for _, o := range d.Organizations {
+		if o.HPIO != "" {
+			names[fhirpd.HPIOURIPrefix+o.HPIO] = o.Name
+		}
+	}
+	var out []string
+	for _, uri := range slices.Sorted(maps.Keys(names)) {
+		known := true
+		if _, err := h.store.DirectoryEntryByOrgURI(ctx, uri); errors.Is(err, store.ErrNotFound) {
+			ls, _, err := h.store.SearchListings(ctx, store.ListingSearch{OrgURI: uri, Limit: 1})
+			if err != nil {
+				return nil, err
+			}
+			known = len(ls) > 0
+		} else if err != nil {
+			return nil, err
+		}
+		if known {
+			out = append(out, fmt.Sprintf("%s (%s) is already in our directory; adding from another directory never replaces what we have. An administrator can re-import it.", names[uri], uri))
+		}
+	}
+	return out, nil
+}
+
 // addRemote copies one organisation of a configured directory into ours:
 // fetched whole (ImportDirectory replaces an organisation's listings), then
 // imported all or nothing, then shown.
@@ -212,6 +248,11 @@ func (h *Handler) addRemote(c echo.Context) error {
 	}
 	if _, ok := d.Organizations[orgID]; !ok {
 		return fail(http.StatusUnprocessableEntity, r.host, fmt.Sprintf("%s does not list that organisation (any more).", r.host))
+	}
+	if known, err := h.knownOrgURIs(ctx, d); err != nil {
+		return err
+	} else if len(known) > 0 {
+		return fail(http.StatusConflict, r.host, known...)
 	}
 	res, err := provider.ImportDirectory(ctx, h.store, d)
 	if err != nil {

@@ -192,6 +192,15 @@ func TestDirectoryRemote_SearchAddThenLocal(t *testing.T) {
 	if strings.Count(remote, `data-testid="remote-known"`) != 2 || strings.Contains(remote, `data-testid="remote-add"`) {
 		t.Errorf("remote rows already here are not marked:\n%s", remote)
 	}
+	// Posted anyway: an add never replaces what we have (the remote could
+	// otherwise swap an organisation's endpoint and certificate).
+	p = br.post("/directory", "/directory/remote", url.Values{"remote": {"0"}, "org": {rp.org.ID}})
+	if p.status != http.StatusConflict || !strings.Contains(p.body, "already in our directory") {
+		t.Errorf("second add: %d", p.status)
+	}
+	if got := actionCount(t, b, provider.AuditDirectoryImported); got != before+1 {
+		t.Errorf("second add imported")
+	}
 }
 
 func TestDirectoryRemote_FailuresShowPlainLines(t *testing.T) {
