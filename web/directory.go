@@ -141,6 +141,13 @@ func (h *Handler) showDirectory(c echo.Context) error {
 		if page < p.Pages {
 			p.NextURL = link(page + 1)
 		}
+		// Other directories after ours, and on the first page only: a
+		// slow remote never holds up paging through local results.
+		if q.Text != "" && len(h.remotes) > 0 && page == 1 {
+			if p.Remotes, err = h.searchRemotes(ctx, f, q.Text); err != nil {
+				return err
+			}
+		}
 	default:
 		ls, err := h.store.Favourites(ctx, org.ID)
 		if err != nil {

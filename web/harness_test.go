@@ -57,6 +57,13 @@ const testPassword = "a long enough test password"
 
 func setup(t *testing.T, mutate ...func(*auth.Policy)) *testBundle {
 	t.Helper()
+	return setupWith(t, nil, mutate...)
+}
+
+// setupWith is setup with deps changed by withDeps (if not nil) before
+// the server is built.
+func setupWith(t *testing.T, withDeps func(*web.Deps), mutate ...func(*auth.Policy)) *testBundle {
+	t.Helper()
 	pool := storetest.DB(t)
 	st := store.New(pool)
 	clk := &clock{t: time.Now()}
@@ -84,11 +91,15 @@ func setup(t *testing.T, mutate ...func(*auth.Policy)) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := web.New(web.Deps{
+	deps := web.Deps{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Auth: a, Secret: secret,
 		Registry: prometheus.NewRegistry(), Now: clk.Now, Mailbox: mail,
 		Ready: func(ctx context.Context) error { return st.Ping(ctx) },
-	})
+	}
+	if withDeps != nil {
+		withDeps(&deps)
+	}
+	e := web.New(deps)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	return &testBundle{srv: srv, store: st, auth: a, clock: clk, secret: secret, pipe: pipe, mail: mail}

@@ -96,6 +96,9 @@ func Routes() []Route {
 		{"GET", "/admin/audit", AdminOnly, (*Handler).listAudit},
 		{"GET", "/directory", SignedIn, (*Handler).showDirectory},
 		{"GET", "/directory/:id", SignedIn, (*Handler).showListing},
+		// Copies an organisation a configured directory publishes; audited
+		// by the import, so any signed-in staff member may.
+		{"POST", "/directory/remote", SignedIn, (*Handler).addRemote},
 		{"POST", "/directory/:id/favourite", SignedIn, (*Handler).addFavourite},
 		{"POST", "/directory/:id/unfavourite", SignedIn, (*Handler).removeFavourite},
 		{"GET", "/admin/directory/import", AdminOnly, (*Handler).showDirectoryImport},

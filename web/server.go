@@ -6,6 +6,7 @@ package web
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"sync"
 	"time"
@@ -45,6 +46,12 @@ type Deps struct {
 	// no endpoints; an empty BaseURL takes the request's host.
 	Publisher Publisher
 	BaseURL   string
+	// FHIRRemotes are other providers' FHIR directory base URLs that name
+	// searches also ask; RemoteTimeout bounds each (default 3 s) and
+	// RemoteClient makes the requests (default: no redirects followed).
+	FHIRRemotes   []string
+	RemoteTimeout time.Duration
+	RemoteClient  *http.Client
 }
 
 // Handler holds the dependencies of every HTTP handler.
@@ -67,6 +74,10 @@ type Handler struct {
 	publisher Publisher
 	fhir      *fhirserve.Server
 	baseURL   string
+	// remotes, remoteTimeout, remoteHTTP: other directories searched.
+	remotes       []remote
+	remoteTimeout time.Duration
+	remoteHTTP    *http.Client
 }
 
 // New builds the echo server with middleware and every route.
@@ -77,23 +88,32 @@ func New(d Deps) *echo.Echo {
 	if d.Publisher == nil {
 		d.Publisher = noPublisher{}
 	}
+	if d.RemoteTimeout <= 0 {
+		d.RemoteTimeout = defaultRemoteTimeout
+	}
+	if d.RemoteClient == nil {
+		d.RemoteClient = remoteClient()
+	}
 	h := &Handler{
-		log:        d.Logger,
-		store:      d.Store,
-		auth:       d.Auth,
-		admin:      admin.New(d.Store, d.Now),
-		master:     d.Secret,
-		cookies:    newCookieStore(d.Secret, d.Secure),
-		cookieName: cookieName(d.Secure),
-		secure:     d.Secure,
-		ready:      d.Ready,
-		now:        d.Now,
-		metrics:    newHTTPMetrics(d.Registry),
-		mail:       d.Mailbox,
-		loadDemo:   d.LoadDemo,
-		publisher:  d.Publisher,
-		fhir:       &fhirserve.Server{Store: d.Store, Publisher: d.Publisher},
-		baseURL:    d.BaseURL,
+		log:           d.Logger,
+		store:         d.Store,
+		auth:          d.Auth,
+		admin:         admin.New(d.Store, d.Now),
+		master:        d.Secret,
+		cookies:       newCookieStore(d.Secret, d.Secure),
+		cookieName:    cookieName(d.Secure),
+		secure:        d.Secure,
+		ready:         d.Ready,
+		now:           d.Now,
+		metrics:       newHTTPMetrics(d.Registry),
+		mail:          d.Mailbox,
+		loadDemo:      d.LoadDemo,
+		publisher:     d.Publisher,
+		fhir:          &fhirserve.Server{Store: d.Store, Publisher: d.Publisher},
+		baseURL:       d.BaseURL,
+		remotes:       newRemotes(d.FHIRRemotes),
+		remoteTimeout: d.RemoteTimeout,
+		remoteHTTP:    d.RemoteClient,
 	}
 	e := echo.New()
 	e.HideBanner = true

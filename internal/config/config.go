@@ -32,6 +32,9 @@ type Config struct {
 	// secret from which cookie and field-encryption keys are derived.
 	SecretKey     string
 	SecretKeyFile string
+	// FHIRRemotes are base URLs of other providers' FHIR provider
+	// directories that directory searches also query.
+	FHIRRemotes []string
 }
 
 // HTTP configures the browser-facing listener.
@@ -103,6 +106,7 @@ func Load(getenv func(string) string) (Config, error) {
 		LogLevel:      p.str("PORTAL_LOG_LEVEL", "info"),
 		SecretKey:     p.str("PORTAL_SECRET_KEY", ""),
 		SecretKeyFile: p.str("PORTAL_SECRET_KEY_FILE", ""),
+		FHIRRemotes:   p.list("PORTAL_FHIR_REMOTES"),
 		HTTP: HTTP{
 			Addr:           p.str("PORTAL_HTTP_ADDR", "127.0.0.1:8080"),
 			BaseURL:        p.str("PORTAL_BASE_URL", ""),
@@ -197,6 +201,11 @@ func (c Config) validate() []error {
 	if c.SMD.ELSURL != "" {
 		if u, err := url.Parse(c.SMD.ELSURL); err != nil || u.Scheme != "https" || u.Host == "" {
 			bad("PORTAL_ELS_URL", "must be an https:// URL (got %q)", c.SMD.ELSURL)
+		}
+	}
+	for _, r := range c.FHIRRemotes {
+		if err := checkRemote(r); err != nil {
+			bad("PORTAL_FHIR_REMOTES", "%q %s", r, err)
 		}
 	}
 	if c.SMD.JobTimeout < 5*time.Second {
@@ -310,6 +319,7 @@ func (c Config) Redacted() []string {
 		"PORTAL_WORKERS=" + strconv.Itoa(c.SMD.Workers),
 		"PORTAL_ELS_URL=" + c.SMD.ELSURL,
 		"PORTAL_JOB_TIMEOUT=" + c.SMD.JobTimeout.String(),
+		"PORTAL_FHIR_REMOTES=" + strings.Join(c.FHIRRemotes, ","),
 		"PORTAL_SESSION_IDLE_TIMEOUT=" + c.Session.IdleTimeout.String(),
 		"PORTAL_SESSION_MAX_AGE=" + c.Session.AbsoluteTimeout.String(),
 		"PORTAL_LOGIN_MAX_FAILURES=" + strconv.Itoa(c.Login.MaxFailures),
@@ -317,6 +327,25 @@ func (c Config) Redacted() []string {
 		"PORTAL_LOGIN_IP_MAX_FAILURES=" + strconv.Itoa(c.Login.IPMaxFailures),
 		"PORTAL_LOGIN_IP_WINDOW=" + c.Login.IPWindow.String(),
 	}
+}
+
+// checkRemote accepts an absolute FHIR base URL: https, or http to a
+// loopback host only (clinical directory data crosses the network).
+func checkRemote(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return errors.New("must be an absolute http(s) URL such as https://directory.example.org/fhir/")
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("must be a base URL without credentials, query or fragment")
+	}
+	if u.Scheme == "http" {
+		h := u.Hostname()
+		if ip, err := netip.ParseAddr(h); !(h == "localhost" || (err == nil && ip.IsLoopback())) {
+			return errors.New("must use https (http is accepted for loopback hosts only)")
+		}
+	}
+	return nil
 }
 
 func redactURL(raw string) string {
@@ -371,6 +400,17 @@ func (p *parser) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// list splits a comma-separated variable, dropping empty items.
+func (p *parser) list(name string) []string {
+	var out []string
+	for _, s := range strings.Split(p.getenv(name), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (p *parser) prefixes(name string) []netip.Prefix {

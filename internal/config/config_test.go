@@ -96,3 +96,30 @@ func TestRedacted_HidesSecrets(t *testing.T) {
 		t.Fatalf("no redaction marker:\n%s", out)
 	}
 }
+
+func TestLoad_FHIRRemotes(t *testing.T) {
+	c, err := Load(env(map[string]string{"PORTAL_FHIR_REMOTES": " https://dir.example.org/fhir/ ,http://127.0.0.1:9000/fhir,, http://localhost/fhir/ ,http://[::1]:8/fhir"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"https://dir.example.org/fhir/", "http://127.0.0.1:9000/fhir", "http://localhost/fhir/", "http://[::1]:8/fhir"}; strings.Join(c.FHIRRemotes, " ") != strings.Join(want, " ") {
+		t.Errorf("remotes %q", c.FHIRRemotes)
+	}
+	if c, err := Load(env(nil)); err != nil || c.FHIRRemotes != nil {
+		t.Errorf("default remotes %q %v", c.FHIRRemotes, err)
+	}
+	for _, bad := range []string{
+		"http://dir.example.org/fhir/", // plain http off loopback
+		"dir.example.org/fhir",         // not absolute
+		"ftp://dir.example.org/fhir",
+		"https:///fhir",
+		"https://user:pw@dir.example.org/fhir",
+		"https://dir.example.org/fhir?x=1",
+		"http://127.0.0.1.example.org/fhir",
+	} {
+		_, err := Load(env(map[string]string{"PORTAL_FHIR_REMOTES": "https://ok.example.org/fhir," + bad}))
+		if err == nil || !strings.Contains(err.Error(), "PORTAL_FHIR_REMOTES") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
