@@ -281,16 +281,9 @@ func (h *Handler) importDirectory(c echo.Context) error {
 	for _, w := range d.Warnings {
 		p.Warnings = append(p.Warnings, w.String())
 	}
-	res, err := provider.ImportDirectory(ctx, h.store, d)
+	res, err := provider.ImportDirectory(ctx, h.store, d, importer(c, "upload"))
 	if err != nil {
-		// The error is the problem report: one problem per indented line.
-		lines := strings.Split(err.Error(), "\n")
-		for _, l := range lines[1:] {
-			p.Problems = append(p.Problems, strings.TrimSpace(l))
-		}
-		if len(p.Problems) == 0 {
-			p.Problems = []string{strings.TrimPrefix(lines[0], "directory import: ")}
-		}
+		p.Problems = importProblems(err)
 		return h.render(c, http.StatusUnprocessableEntity, pages.DirectoryImport(p))
 	}
 	if _, err := provider.SyncHostedListings(ctx, h.store); err != nil {
@@ -299,4 +292,24 @@ func (h *Handler) importDirectory(c echo.Context) error {
 	p.Done = true
 	p.Entries, p.Listings, p.Removed = len(res.Entries), len(res.Listings), int(res.Removed)
 	return h.render(c, http.StatusOK, pages.DirectoryImport(p))
+}
+
+// importer is the signed-in user importing a directory, for the audit.
+func importer(c echo.Context, source string) provider.Importer {
+	u := mustUser(c)
+	return provider.Importer{OrganisationID: u.OrganisationID, UserID: u.ID, IP: c.RealIP(), Source: source}
+}
+
+// importProblems lists ImportDirectory's error, which is the problem
+// report: one problem per indented line after the first.
+func importProblems(err error) []string {
+	lines := strings.Split(err.Error(), "\n")
+	var out []string
+	for _, l := range lines[1:] {
+		out = append(out, strings.TrimSpace(l))
+	}
+	if len(out) == 0 {
+		out = []string{strings.TrimPrefix(lines[0], "directory import: ")}
+	}
+	return out
 }

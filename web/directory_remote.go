@@ -254,17 +254,9 @@ func (h *Handler) addRemote(c echo.Context) error {
 	} else if len(known) > 0 {
 		return fail(http.StatusConflict, r.host, known...)
 	}
-	res, err := provider.ImportDirectory(ctx, h.store, d)
+	res, err := provider.ImportDirectory(ctx, h.store, d, importer(c, "remote "+r.host))
 	if err != nil {
-		lines := strings.Split(err.Error(), "\n")
-		var problems []string
-		for _, l := range lines[1:] {
-			problems = append(problems, strings.TrimSpace(l))
-		}
-		if len(problems) == 0 {
-			problems = []string{strings.TrimPrefix(lines[0], "directory import: ")}
-		}
-		return fail(http.StatusUnprocessableEntity, r.host, problems...)
+		return fail(http.StatusUnprocessableEntity, r.host, importProblems(err)...)
 	}
 	if _, err := provider.SyncHostedListings(ctx, h.store); err != nil {
 		return err
