@@ -24,8 +24,8 @@ import (
 const practitionerPassword = "a referral test password"
 
 // TestReferralAcrossProviders is the staff portal's day: a GP at provider A
-// finds a physiotherapist hosted at provider B (A imports B's published
-// FHIR directory), composes a referral with a PDF and sends it; the
+// finds a physiotherapist hosted at provider B (searching B's published
+// FHIR directory from A's search box, and adding it), composes a referral with a PDF and sends it; the
 // physiotherapist signs in at B, sees it unread, opens it, views the PDF
 // and accepts it; the GP's sent view, left open, reaches "accepted"
 // without a reload. Two providers run as separate `portal serve`
@@ -33,15 +33,20 @@ const practitionerPassword = "a referral test password"
 // every answer (HL7 ACK, read acknowledgement, RRI^I12) travel by SMD.
 func TestReferralAcrossProviders(t *testing.T) {
 	a, b := startNetwork(t)
+	// A searches B's published directory from its own search box.
+	a.Setenv("PORTAL_FHIR_REMOTES=http://" + b.HTTPAddr + "/fhir/")
+	restartCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := a.Restart(restartCtx); err != nil {
+		t.Fatalf("restart A with B's directory configured: %v", err)
+	}
 	gp := addPractitioner(t, a, orgGP, "gp@gp.test", "Dr Alex Morgan", "800361000000101", "General practitioner")
 	physio := addPractitioner(t, b, orgPhysio, "sam@physio.test", "Sam Physio", "800361000000201", "Physiotherapist")
 
-	// Each provider imports the other's published directory, as providers
-	// find each other: B's physiotherapist and endpoint for A, A's for the
-	// answers B sends back.
+	// B imports A's published directory (its administrator's CLI), for
+	// the answers B sends back.
 	include := "_include=PractitionerRole:practitioner&_include=PractitionerRole:organization&" +
 		"_include=PractitionerRole:endpoint&_include=PractitionerRole:location"
-	importFrom(t, a, "http://"+b.HTTPAddr+"/fhir/PractitionerRole?"+include)
 	importFrom(t, b, "http://"+a.HTTPAddr+"/fhir/PractitionerRole?"+include)
 
 	pdf := filepath.Join(t.TempDir(), "knee-xray-report.pdf")
@@ -53,6 +58,20 @@ func TestReferralAcrossProviders(t *testing.T) {
 	gpBr := newBrowser(t)
 	aURL := "http://" + a.HTTPAddr
 	signInAs(t, gpBr, aURL, gp.Email)
+	// A does not list the physiotherapist yet: the search finds them in B's
+	// directory, and the GP adds their clinic to A's.
+	wantPage(t, gpBr, navigate(t, gpBr, aURL+"/directory?q=Physio"), "/directory", 200)
+	if remote := textOf(t, gpBr, "[data-testid=remote-results]"); !strings.Contains(remote, "Sam Physio") ||
+		!exists(t, gpBr, "[data-testid=remote-result] [data-testid=remote-add]") {
+		t.Fatalf("A's search does not show B's physiotherapist to add: %q", remote)
+	}
+	screenshot(t, gpBr, "gp-directory-remote")
+	added := click(t, gpBr, "[data-testid=remote-result] [data-testid=remote-add]")
+	if path := currentPath(t, gpBr); !strings.HasPrefix(path, "/directory/") || !strings.Contains(textOf(t, gpBr, "main"), "was added to our directory") {
+		t.Fatalf("after adding, the browser is on %s without saying it was added", path)
+	}
+	wantStatus(t, gpBr, added, 200)
+	screenshot(t, gpBr, "gp-directory-added")
 	wantPage(t, gpBr, navigate(t, gpBr, aURL+"/directory?q=physiotherapist"), "/directory", 200)
 	listing := textOf(t, gpBr, "[data-testid=listing]")
 	if n := len(texts(t, gpBr, "[data-testid=listing]")); n != 1 || !strings.Contains(listing, "Sam Physio") ||

@@ -148,41 +148,38 @@ func remoteMatches(f pages.DirectoryForm, r federate.Row) bool {
 }
 
 // localCopy is the ID of our listing of the same practitioner (same
-// organisation URI and HPI-I), else of the same organisation, else of
-// anything at that organisation URI; "" when we do not know it. Rows we
-// know are marked, not dropped, so a searcher sees why they cannot add.
+// organisation URI and HPI-I, or the same name when the row has no HPI-I);
+// "" when we do not list them, even if we know their organisation, so a
+// new practitioner at a known clinic can still be added. Rows we list are
+// marked, not dropped, so a searcher sees why they cannot add them.
 func (h *Handler) localCopy(ctx context.Context, r federate.Row) (string, error) {
 	if r.OrgURI == "" {
 		return "", nil
 	}
-	ls, _, err := h.store.SearchListings(ctx, store.ListingSearch{OrgURI: r.OrgURI, Limit: 500})
-	if err != nil || len(ls) == 0 {
+	ls, _, err := h.store.SearchListings(ctx, store.ListingSearch{OrgURI: r.OrgURI, Kind: store.ListingPractitioner, Limit: 500})
+	if err != nil {
 		return "", err
 	}
-	org := ""
 	for _, l := range ls {
-		if r.HPII != "" && l.HPII == r.HPII {
+		if r.HPII != "" && l.HPII == r.HPII || r.HPII == "" && strings.EqualFold(l.Name, r.Name) {
 			return l.ID, nil
 		}
-		if l.Kind == store.ListingOrganisation && org == "" {
-			org = l.ID
-		}
 	}
-	if org == "" {
-		org = ls[0].ID
-	}
-	return org, nil
+	return "", nil
 }
 
-// knownOrgURIs lists, as problems, the organisations of d that our
-// directory already has (an entry or a listing with that SMD address).
-// An add only ever adds: ImportDirectory would replace their endpoint and
-// certificate with whatever the remote publishes, which is a decision for
-// an administrator (Import directory), not any staff member.
-func (h *Handler) knownOrgURIs(ctx context.Context, d *fhirpd.Directory) ([]string, error) {
+// conflicts lists, as problems, the organisations of d that an add must
+// not touch: one hosted here; one our directory knows at a different SMD
+// address or with a different certificate (ImportDirectory would swap them
+// for whatever the remote publishes, a decision for an administrator, not
+// any staff member); one listed here without a directory entry. An
+// organisation we know at the same address with the same certificate is
+// the same party: an add only refreshes its listings (a new practitioner).
+func (h *Handler) conflicts(ctx context.Context, d *fhirpd.Directory) ([]string, error) {
 	names := map[string]string{}
+	targets := map[string]fhirpd.Target{}
 	for _, t := range d.SMDTargets() {
-		names[t.OrgURI] = t.Name
+		names[t.OrgURI], targets[t.OrgURI] = t.Name, t
 	}
 	for _, o := range d.Organizations {
 		if o.HPIO != "" {
@@ -191,18 +188,34 @@ func (h *Handler) knownOrgURIs(ctx context.Context, d *fhirpd.Directory) ([]stri
 	}
 	var out []string
 	for _, uri := range slices.Sorted(maps.Keys(names)) {
-		known := true
-		if _, err := h.store.DirectoryEntryByOrgURI(ctx, uri); errors.Is(err, store.ErrNotFound) {
+		problem := func(why string) {
+			out = append(out, fmt.Sprintf("%s (%s) %s An administrator can re-import it.", names[uri], uri, why))
+		}
+		if hpio, ok := strings.CutPrefix(uri, fhirpd.HPIOURIPrefix); ok {
+			if _, err := h.store.OrganisationByHPIO(ctx, hpio); err == nil {
+				problem("is hosted here: another directory never changes it.")
+				continue
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
+		}
+		e, err := h.store.DirectoryEntryByOrgURI(ctx, uri)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
 			ls, _, err := h.store.SearchListings(ctx, store.ListingSearch{OrgURI: uri, Limit: 1})
 			if err != nil {
 				return nil, err
 			}
-			known = len(ls) > 0
-		} else if err != nil {
+			if len(ls) > 0 {
+				problem("is already listed in our directory; adding from another directory never replaces what we have.")
+			}
+		case err != nil:
 			return nil, err
-		}
-		if known {
-			out = append(out, fmt.Sprintf("%s (%s) is already in our directory; adding from another directory never replaces what we have. An administrator can re-import it.", names[uri], uri))
+		default:
+			t, ok := targets[uri]
+			if !ok || t.Cert == nil || t.EndpointURL != e.EndpointURL || !bytes.Equal(t.Cert.Raw, e.EncryptionCertDER) {
+				problem("is already in our directory with a different secure-messaging address or certificate; adding from another directory never replaces them.")
+			}
 		}
 	}
 	return out, nil
@@ -249,10 +262,10 @@ func (h *Handler) addRemote(c echo.Context) error {
 	if _, ok := d.Organizations[orgID]; !ok {
 		return fail(http.StatusUnprocessableEntity, r.host, fmt.Sprintf("%s does not list that organisation (any more).", r.host))
 	}
-	if known, err := h.knownOrgURIs(ctx, d); err != nil {
+	if problems, err := h.conflicts(ctx, d); err != nil {
 		return err
-	} else if len(known) > 0 {
-		return fail(http.StatusConflict, r.host, known...)
+	} else if len(problems) > 0 {
+		return fail(http.StatusConflict, r.host, problems...)
 	}
 	res, err := provider.ImportDirectory(ctx, h.store, d, importer(c, "remote "+r.host))
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opensmd/portal/internal/fhirpd"
 	"github.com/opensmd/portal/internal/fhirserve"
 	"github.com/opensmd/portal/internal/hi"
 	"github.com/opensmd/portal/internal/provider"
@@ -198,14 +199,35 @@ func TestDirectoryRemote_SearchAddThenLocal(t *testing.T) {
 	if strings.Count(remote, `data-testid="remote-known"`) != 2 || strings.Contains(remote, `data-testid="remote-add"`) {
 		t.Errorf("remote rows already here are not marked:\n%s", remote)
 	}
-	// Posted anyway: an add never replaces what we have (the remote could
-	// otherwise swap an organisation's endpoint and certificate).
+	// Adding again only refreshes the listings: the remote publishes the
+	// address and certificate we have.
 	p = br.post("/directory", "/directory/remote", url.Values{"remote": {"0"}, "org": {rp.org.ID}})
-	if p.status != http.StatusConflict || !strings.Contains(p.body, "already in our directory") {
-		t.Errorf("second add: %d", p.status)
+	if p.status != http.StatusSeeOther || actionCount(t, b, provider.AuditDirectoryImported) != before+2 {
+		t.Errorf("second add of the same organisation: %d", p.status)
 	}
-	if got := actionCount(t, b, provider.AuditDirectoryImported); got != before+1 {
-		t.Errorf("second add imported")
+	// An add never swaps the address or certificate we have for the
+	// remote's, nor touches an organisation hosted here.
+	if _, err := b.store.Pool().Exec(context.Background(), `UPDATE directory_entries SET endpoint_url = 'https://smd.elsewhere.test/smd'
+		WHERE org_uri = $1`, fhirpd.HPIOURIPrefix+rp.org.HPIO); err != nil {
+		t.Fatal(err)
+	}
+	p = br.post("/directory", "/directory/remote", url.Values{"remote": {"0"}, "org": {rp.org.ID}})
+	if p.status != http.StatusConflict || !strings.Contains(p.body, "different secure-messaging address or certificate") {
+		t.Errorf("add over a different address: %d", p.status)
+	}
+	b.org(t, "Bayside Physio (hosted here)", "800362000000077")
+	p = br.post("/directory", "/directory/remote", url.Values{"remote": {"0"}, "org": {rp.org.ID}})
+	if p.status != http.StatusConflict || !strings.Contains(p.body, "is hosted here") {
+		t.Errorf("add over a hosted organisation: %d", p.status)
+	}
+	if got := actionCount(t, b, provider.AuditDirectoryImported); got != before+2 {
+		t.Errorf("a refused add imported")
+	}
+	var endpoint string
+	_ = b.store.Pool().QueryRow(context.Background(), `SELECT endpoint_url FROM directory_entries WHERE org_uri = $1`,
+		fhirpd.HPIOURIPrefix+rp.org.HPIO).Scan(&endpoint)
+	if endpoint != "https://smd.elsewhere.test/smd" {
+		t.Errorf("a refused add changed the endpoint to %s", endpoint)
 	}
 }
 

@@ -265,6 +265,15 @@ func (p *Provider) signalLocked(sig syscall.Signal) (*process, error) {
 	return pr, nil
 }
 
+// Setenv adds KEY=VALUE settings for the provider's next start (later
+// settings win): for what is known only once the network runs, such as
+// another provider's address.
+func (p *Provider) Setenv(kv ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.env = append(p.env, kv...)
+}
+
 // Restart stops the provider if it runs, then starts it again with the
 // same data, addresses and identity.
 func (p *Provider) Restart(ctx context.Context) error {
