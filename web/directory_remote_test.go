@@ -2,12 +2,8 @@ package web_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,6 +17,7 @@ import (
 	"github.com/opensmd/portal/internal/fhirserve"
 	"github.com/opensmd/portal/internal/hi"
 	"github.com/opensmd/portal/internal/provider"
+	"github.com/opensmd/portal/internal/smd/pki"
 	"github.com/opensmd/portal/internal/store"
 	"github.com/opensmd/portal/internal/store/storetest"
 	"github.com/opensmd/portal/web"
@@ -33,21 +30,18 @@ func (c remoteCerts) Endpoint(_ context.Context, orgID string) (string, *x509.Ce
 	return "https://smd.remote.test/smd", c[orgID], nil
 }
 
-func encryptionCert(t *testing.T, cn string) *x509.Certificate {
+// encryptionCert is a remote organisation's published certificate.
+func encryptionCert(t *testing.T, orgURI, name string) *x509.Certificate {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	ca, err := pki.NewCA("Remote TEST CA", pki.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, SubjectKeyId: []byte(cn)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, _, err := ca.Issue(pki.Request{OrgURI: orgURI, Name: name, Usage: pki.UsageAll}, pki.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _ := x509.ParseCertificate(der)
-	return c
+	return cert
 }
 
 // remoteProvider is another portal's /fhir/ (a real fhirserve on its own
@@ -83,7 +77,7 @@ func newRemoteProvider(t *testing.T) *remoteProvider {
 	if _, err := provider.SyncHostedListings(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	s := &fhirserve.Server{Store: st, Publisher: remoteCerts{o.ID: encryptionCert(t, "Bayside Physio")}}
+	s := &fhirserve.Server{Store: st, Publisher: remoteCerts{o.ID: encryptionCert(t, fhirpd.HPIOURIPrefix+o.HPIO, "Bayside Physio")}}
 	rp.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rp.hits.Add(1)
 		res, err := s.Search(r.Context(), "http://"+r.Host+"/fhir", strings.TrimPrefix(r.URL.Path, "/fhir/"), r.URL.Query())

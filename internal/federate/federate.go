@@ -147,13 +147,9 @@ func Rows(d *fhirpd.Directory) []Row {
 		}
 		row := Row{RoleID: r.ID, Kind: "practitioner", OrgID: r.Organization}
 		if p := d.Practitioners[r.Practitioner]; p != nil {
-			row.Name, row.HPII = personName(p.Name), p.HPII
+			row.Name, row.HPII = p.Name.String(), p.HPII
 		}
-		if len(r.Codes) > 0 {
-			row.Specialty = r.Codes[0]
-		} else if len(r.Specialties) > 0 {
-			row.Specialty = r.Specialties[0]
-		}
+		row.Specialty = r.Specialty()
 		org := d.Organizations[r.Organization]
 		if org != nil {
 			row.OrgName = org.Name
@@ -194,12 +190,3 @@ func Rows(d *fhirpd.Directory) []Row {
 	return out
 }
 
-// personName is "Dr Jane Citizen", or the name's text when given (as
-// provider.ImportDirectory names the listing).
-func personName(n fhirpd.HumanName) string {
-	if t := strings.TrimSpace(n.Text); t != "" {
-		return t
-	}
-	parts := append(append(append([]string{}, n.Prefix...), n.Given...), n.Family)
-	return strings.Join(strings.Fields(strings.Join(parts, " ")), " ")
-}

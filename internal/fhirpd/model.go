@@ -31,6 +31,7 @@ package fhirpd
 
 import (
 	"crypto/x509"
+	"strings"
 	"time"
 )
 
@@ -143,6 +144,15 @@ type HumanName struct {
 	Prefix []string
 }
 
+// String is "Dr Jane Mary Citizen", or the name's text when given.
+func (n HumanName) String() string {
+	if t := strings.TrimSpace(n.Text); t != "" {
+		return t
+	}
+	parts := append(append(append([]string{}, n.Prefix...), n.Given...), n.Family)
+	return strings.Join(strings.Fields(strings.Join(parts, " ")), " ")
+}
+
 // Practitioner is a FHIR Practitioner.
 type Practitioner struct {
 	ID              string
@@ -162,6 +172,18 @@ type PractitionerRole struct {
 	Endpoints    []string
 	Active       bool   // absent counts as active (FHIR default meaning)
 	Phone        string // first telecom of system phone
+}
+
+// Specialty is what the role says the practitioner does: its first code
+// (e.g. "Physiotherapist"), else its first specialty.
+func (r PractitionerRole) Specialty() string {
+	if len(r.Codes) > 0 {
+		return r.Codes[0]
+	}
+	if len(r.Specialties) > 0 {
+		return r.Specialties[0]
+	}
+	return ""
 }
 
 // HealthcareService is a FHIR HealthcareService.

@@ -197,16 +197,12 @@ func importListings(d *fhirpd.Directory, targets map[string]fhirpd.Target) ([]st
 		}
 		l := store.Listing{Kind: store.ListingPractitioner, Phone: r.Phone, SourceRef: "PractitionerRole/" + id}
 		if p := d.Practitioners[r.Practitioner]; p != nil {
-			l.Name, l.HPII = personName(p.Name), p.HPII
+			l.Name, l.HPII = p.Name.String(), p.HPII
 			if len(p.ProviderNumbers) > 0 {
 				l.ProviderNumber = p.ProviderNumbers[0]
 			}
 		}
-		if len(r.Codes) > 0 {
-			l.Specialty = r.Codes[0]
-		} else if len(r.Specialties) > 0 {
-			l.Specialty = r.Specialties[0]
-		}
+		l.Specialty = r.Specialty()
 		org := d.Organizations[r.Organization]
 		if org != nil {
 			l.OrgName = org.Name
@@ -272,14 +268,6 @@ func setAddress(l *store.Listing, a fhirpd.Address) {
 	l.AddressLine, l.Suburb, l.State, l.Postcode = a.Address, a.Suburb, a.State, a.Postcode
 }
 
-// personName is "Dr Jane Mary Citizen", or the name's text when given.
-func personName(n fhirpd.HumanName) string {
-	if t := strings.TrimSpace(n.Text); t != "" {
-		return t
-	}
-	parts := append(append(append([]string{}, n.Prefix...), n.Given...), n.Family)
-	return strings.Join(strings.Fields(strings.Join(parts, " ")), " ")
-}
 
 // hd writes an HL7 HD (namespace^universal id^type), trailing empty
 // components dropped.
