@@ -9,7 +9,9 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/opensmd/portal/internal/mailbox"
 	"github.com/opensmd/portal/views/components"
+	"github.com/opensmd/portal/views/pages"
 )
 
 // liveBody wraps rows in a self-refreshing table body polling path with
@@ -20,8 +22,7 @@ func (h *Handler) liveBody(c echo.Context, id, path, query string, rows templ.Co
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(b)
-	v := hex.EncodeToString(sum[:8])
+	v := contentVersion(b)
 	if c.QueryParam("v") == v {
 		return nil, nil
 	}
@@ -44,4 +45,26 @@ func (h *Handler) pollRows(c echo.Context, id, path, query string, rows templ.Co
 		return c.NoContent(http.StatusNoContent)
 	}
 	return h.fragment(c, live)
+}
+
+// contentVersion names rendered content for a poll's v= parameter.
+func contentVersion(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// liveTimeline is sent message r's timeline for the viewer, versioned
+// like liveBody: nil when shown is its current version.
+func (h *Handler) liveTimeline(c echo.Context, r mailbox.SentMessage, shown string) (templ.Component, error) {
+	p := timelineProps(r)
+	b, err := h.fragmentBytes(c, pages.SentTimelineSteps(p))
+	if err != nil {
+		return nil, err
+	}
+	v := contentVersion(b)
+	if shown == v {
+		return nil, nil
+	}
+	p.Src = "/sent/" + url.PathEscape(p.ID) + "/timeline?" + url.Values{"v": {v}}.Encode()
+	return pages.SentTimeline(p), nil
 }

@@ -110,8 +110,10 @@ func (h *Handler) showSent(c echo.Context) error {
 	}
 	s := r.Summary
 	p := pages.SentProps{Banner: h.bannerProps(s), ID: r.Doc.MessageID, Subject: orText(s.Subject, "(no subject)"),
-		To: orText(s.To, r.Msg.ReceiverOrgURI), ToURI: r.Msg.ReceiverOrgURI, Kind: r.Doc.Kind, Urgency: s.Urgency,
-		Timeline: timelineProps(r)}
+		To: orText(s.To, r.Msg.ReceiverOrgURI), ToURI: r.Msg.ReceiverOrgURI, Kind: r.Doc.Kind, Urgency: s.Urgency}
+	if p.Live, err = h.liveTimeline(c, r, ""); err != nil {
+		return err
+	}
 	for _, a := range s.Attachments {
 		p.Attachments = append(p.Attachments, pages.SentAttachment{Name: a.Name, Type: a.Type, Size: a.Size})
 	}
@@ -124,7 +126,14 @@ func (h *Handler) showSentTimeline(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.fragment(c, pages.SentTimeline(timelineProps(r)))
+	live, err := h.liveTimeline(c, r, c.QueryParam("v"))
+	if err != nil {
+		return err
+	}
+	if live == nil {
+		return c.NoContent(http.StatusNoContent)
+	}
+	return h.fragment(c, live)
 }
 
 // printSent is the print view of a sent message, to post or fax it.

@@ -2,8 +2,10 @@ package web_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +73,15 @@ func TestSent_ListDetailTimelineRetryPrint(t *testing.T) {
 	if strings.Contains(strings.ToLower(p.body), `<script>alert(`) {
 		t.Error("patient name not escaped in the sent viewer")
 	}
+	// The timeline polls for a newer version: 204 while nothing changed,
+	// so nothing is swapped; the new version once it did.
+	src := regexp.MustCompile(`hx-get="(/sent/[^"]+/timeline\?v=[0-9a-f]+)"`).FindStringSubmatch(p.body)
+	if src == nil {
+		t.Fatal("the timeline does not poll with its version")
+	}
+	if r := br.get(html.UnescapeString(src[1])); r.status != http.StatusNoContent {
+		t.Errorf("poll of an unchanged timeline: %d, want 204", r.status)
+	}
 	// Opening the page is audited; its timeline polls are not.
 	br.get("/sent/" + id + "/timeline")
 	if n := auditCount(t, b, physio.ID, "message.viewed"); n != 1 {
@@ -84,6 +95,9 @@ func TestSent_ListDetailTimelineRetryPrint(t *testing.T) {
 		t.Error("overdue after 10 minutes")
 	}
 	b.clock.Add(6 * time.Minute)
+	if f := br.get(html.UnescapeString(src[1])); f.status != http.StatusOK || !strings.Contains(f.body, `data-testid="overdue"`) {
+		t.Errorf("poll once overdue: %d, want the new version", f.status)
+	}
 	if f := br.get("/sent/" + id + "/timeline"); !strings.Contains(f.body, `data-testid="overdue"`) || strings.Contains(f.body, "<html") {
 		t.Errorf("timeline fragment after 16 minutes: %s", f.body)
 	}
