@@ -16,10 +16,13 @@ const MaxPages = 100
 // Fetch GETs each search URL and follows its Bundle.link "next" (at most
 // MaxPages pages each), and returns one collection Bundle of every
 // resource found, each Type/id once, for Parse. Only http(s) URLs are
-// fetched, and a next link must stay on the host of its search URL.
+// fetched, a next link must stay on the host of its search URL, and all
+// pages together stay within DefaultMaxBytes (Parse's limit): a directory
+// cannot make the portal hold more than it would parse.
 func Fetch(ctx context.Context, c *http.Client, urls []string) ([]byte, error) {
 	var entries []json.RawMessage
 	seen := map[string]bool{}
+	total := 0
 	for _, start := range urls {
 		first, err := url.Parse(start)
 		if err != nil || (first.Scheme != "https" && first.Scheme != "http") || first.Host == "" {
@@ -30,10 +33,11 @@ func Fetch(ctx context.Context, c *http.Client, urls []string) ([]byte, error) {
 			if page == MaxPages {
 				return nil, fmt.Errorf("fhirpd: %s: more than %d pages", start, MaxPages)
 			}
-			b, err := fetchPage(ctx, c, next.String())
+			b, n, err := fetchPage(ctx, c, next.String(), DefaultMaxBytes-total)
 			if err != nil {
 				return nil, err
 			}
+			total += n
 			next = nil
 			for _, l := range b.Link {
 				if l.Relation != "next" || l.URL == "" {
@@ -94,33 +98,35 @@ type fetchedBundle struct {
 	Entry []fetchedEntry `json:"entry"`
 }
 
-func fetchPage(ctx context.Context, c *http.Client, u string) (*fetchedBundle, error) {
+// fetchPage GETs one searchset page of at most budget bytes and returns
+// it with its size.
+func fetchPage(ctx context.Context, c *http.Client, u string, budget int) (*fetchedBundle, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, fmt.Errorf("fhirpd: %w", err)
+		return nil, 0, fmt.Errorf("fhirpd: %w", err)
 	}
 	req.Header.Set("Accept", "application/fhir+json")
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("fhirpd: GET %s: %w", u, err)
+		return nil, 0, fmt.Errorf("fhirpd: GET %s: %w", u, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fhirpd: GET %s: %s", u, resp.Status)
+		return nil, 0, fmt.Errorf("fhirpd: GET %s: %s", u, resp.Status)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, DefaultMaxBytes+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, int64(budget)+1))
 	if err != nil {
-		return nil, fmt.Errorf("fhirpd: GET %s: %w", u, err)
+		return nil, 0, fmt.Errorf("fhirpd: GET %s: %w", u, err)
 	}
-	if len(data) > DefaultMaxBytes {
-		return nil, fmt.Errorf("fhirpd: GET %s: page larger than %d bytes", u, DefaultMaxBytes)
+	if len(data) > budget {
+		return nil, 0, fmt.Errorf("fhirpd: GET %s: the directory is larger than %d bytes", u, DefaultMaxBytes)
 	}
 	var b fetchedBundle
 	if err := json.Unmarshal(data, &b); err != nil {
-		return nil, fmt.Errorf("fhirpd: GET %s: %s", u, jsonError(err))
+		return nil, 0, fmt.Errorf("fhirpd: GET %s: %s", u, jsonError(err))
 	}
 	if b.ResourceType != "Bundle" {
-		return nil, errors.New("fhirpd: GET " + u + ": not a Bundle")
+		return nil, 0, errors.New("fhirpd: GET " + u + ": not a Bundle")
 	}
-	return &b, nil
+	return &b, len(data), nil
 }
