@@ -147,7 +147,7 @@ func (h *Handler) exportAudit(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest)
 	}
 	ctx := c.Request().Context()
-	a := certActor(c)
+	a := auditActor(c)
 	f.Limit = auditExportMax
 	var events []store.AuditEvent
 	err := h.store.WithTx(ctx, func(tx *store.Store) error {

@@ -18,8 +18,9 @@ import (
 // maxCertUpload bounds an uploaded PKCS#12, certificate or CRL file.
 const maxCertUpload = 1 << 20
 
-// actor is who is acting, for audit events.
-func certActor(c echo.Context) provider.Actor {
+// auditActor is the signed-in user acting for their organisation, for the
+// audit events the provider package writes.
+func auditActor(c echo.Context) provider.Actor {
 	u, _ := currentUser(c)
 	return provider.Actor{OrganisationID: currentOrg(c).ID, UserID: u.ID, IP: c.RealIP()}
 }
@@ -155,7 +156,7 @@ func (h *Handler) importCertificate(c echo.Context) error {
 		return h.certFormErrors(c, false, activeRaw, errs)
 	}
 	k, err := provider.ImportPKCS12(c.Request().Context(), h.store, h.master, currentOrg(c), p12, password,
-		provider.ImportOptions{ActiveFrom: activeFrom, Now: h.now, By: certActor(c)})
+		provider.ImportOptions{ActiveFrom: activeFrom, Now: h.now, By: auditActor(c)})
 	if err != nil {
 		return h.certFormError(c, false, activeRaw, err)
 	}
@@ -166,7 +167,7 @@ func (h *Handler) importCertificate(c echo.Context) error {
 }
 
 func (h *Handler) createCSR(c echo.Context) error {
-	pk, csr, err := provider.GenerateCSR(c.Request().Context(), h.store, h.master, currentOrg(c), certActor(c))
+	pk, csr, err := provider.GenerateCSR(c.Request().Context(), h.store, h.master, currentOrg(c), auditActor(c))
 	if err != nil {
 		return err
 	}
@@ -202,7 +203,7 @@ func (h *Handler) installCertificate(c echo.Context) error {
 		return h.certFormErrors(c, true, activeRaw, errs)
 	}
 	k, err := provider.InstallCertificate(c.Request().Context(), h.store, h.master, currentOrg(c), data,
-		provider.ImportOptions{ActiveFrom: activeFrom, Now: h.now, By: certActor(c)})
+		provider.ImportOptions{ActiveFrom: activeFrom, Now: h.now, By: auditActor(c)})
 	if err != nil {
 		return h.certFormError(c, true, activeRaw, err)
 	}
@@ -252,7 +253,7 @@ func (h *Handler) scheduleCertificate(c echo.Context) error {
 		p.ScheduleValue, p.ScheduleError = raw, err.Error()
 		return h.render(c, http.StatusUnprocessableEntity, pages.Certificate(p))
 	}
-	err = provider.ScheduleCertificate(c.Request().Context(), h.store, currentOrg(c), p.ID, at, certActor(c))
+	err = provider.ScheduleCertificate(c.Request().Context(), h.store, currentOrg(c), p.ID, at, auditActor(c))
 	var ce *provider.CertError
 	if errors.As(err, &ce) {
 		p.ScheduleValue, p.ScheduleError = raw, ce.Msg
@@ -276,7 +277,7 @@ func (h *Handler) retireCertificate(c echo.Context) error {
 		p.RetireError = "Tick the box to confirm you want to retire this certificate."
 		return h.render(c, http.StatusUnprocessableEntity, pages.Certificate(p))
 	}
-	err = provider.RetireCertificate(c.Request().Context(), h.store, currentOrg(c), p.ID, h.now(), certActor(c))
+	err = provider.RetireCertificate(c.Request().Context(), h.store, currentOrg(c), p.ID, h.now(), auditActor(c))
 	var ce *provider.CertError
 	if errors.As(err, &ce) {
 		p.RetireError = ce.Msg
@@ -293,7 +294,7 @@ func (h *Handler) retireCertificate(c echo.Context) error {
 
 func (h *Handler) dismissNotification(c echo.Context) error {
 	ctx := c.Request().Context()
-	a := certActor(c)
+	a := auditActor(c)
 	err := h.store.WithTx(ctx, func(tx *store.Store) error {
 		n, err := tx.DismissNotification(ctx, a.OrganisationID, c.Param("id"), a.UserID)
 		if err != nil {

@@ -281,7 +281,7 @@ func (h *Handler) importDirectory(c echo.Context) error {
 	for _, w := range d.Warnings {
 		p.Warnings = append(p.Warnings, w.String())
 	}
-	res, err := provider.ImportDirectory(ctx, h.store, d, importer(c, "upload"))
+	res, err := provider.ImportDirectory(ctx, h.store, d, auditActor(c), "upload")
 	if err != nil {
 		p.Problems = importProblems(err)
 		return h.render(c, http.StatusUnprocessableEntity, pages.DirectoryImport(p))
@@ -292,12 +292,6 @@ func (h *Handler) importDirectory(c echo.Context) error {
 	p.Done = true
 	p.Entries, p.Listings, p.Removed = len(res.Entries), len(res.Listings), int(res.Removed)
 	return h.render(c, http.StatusOK, pages.DirectoryImport(p))
-}
-
-// importer is the signed-in user importing a directory, for the audit.
-func importer(c echo.Context, source string) provider.Importer {
-	u := mustUser(c)
-	return provider.Importer{OrganisationID: u.OrganisationID, UserID: u.ID, IP: c.RealIP(), Source: source}
 }
 
 // importProblems lists ImportDirectory's error, which is the problem

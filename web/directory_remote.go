@@ -267,7 +267,7 @@ func (h *Handler) addRemote(c echo.Context) error {
 	} else if len(problems) > 0 {
 		return fail(http.StatusConflict, r.host, problems...)
 	}
-	res, err := provider.ImportDirectory(ctx, h.store, d, importer(c, "remote "+r.host))
+	res, err := provider.ImportDirectory(ctx, h.store, d, auditActor(c), "remote "+r.host)
 	if err != nil {
 		return fail(http.StatusUnprocessableEntity, r.host, importProblems(err)...)
 	}

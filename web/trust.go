@@ -74,7 +74,7 @@ func (h *Handler) addTrustAnchor(c echo.Context) error {
 	if msg != "" {
 		return h.trustFormError(c, msg, "")
 	}
-	added, err := provider.AddTrustAnchorBy(c.Request().Context(), h.store, data, certActor(c))
+	added, err := provider.AddTrustAnchorBy(c.Request().Context(), h.store, data, auditActor(c))
 	if err != nil {
 		var ce *provider.CertError
 		if errors.As(err, &ce) {
@@ -105,7 +105,7 @@ func (h *Handler) addCRL(c echo.Context) error {
 	if msg != "" {
 		return h.trustFormError(c, "", msg)
 	}
-	crl, err := provider.AddCRLBy(c.Request().Context(), h.store, data, certActor(c))
+	crl, err := provider.AddCRLBy(c.Request().Context(), h.store, data, auditActor(c))
 	if err != nil {
 		var ce *provider.CertError
 		if errors.As(err, &ce) {
@@ -145,7 +145,7 @@ func (h *Handler) removeTrust(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	err = provider.RemoveTrustAnchor(c.Request().Context(), h.store, a.ID, c.FormValue("confirm") == "yes", h.now(), certActor(c))
+	err = provider.RemoveTrustAnchor(c.Request().Context(), h.store, a.ID, c.FormValue("confirm") == "yes", h.now(), auditActor(c))
 	var ce *provider.CertError
 	if errors.As(err, &ce) {
 		return h.render(c, http.StatusUnprocessableEntity, pages.TrustRemove(pages.TrustRemoveProps{Anchor: a, Error: ce.Msg}))

@@ -197,7 +197,7 @@ func runDirectoryImport(ctx context.Context, env Env, args []string) error {
 		fmt.Fprintf(env.Stderr, "  warning: %s\n", w)
 	}
 	return withStore(ctx, env, func(st *store.Store, _ []byte) error {
-		res, err := provider.ImportDirectory(ctx, st, d, provider.Importer{Source: "cli"})
+		res, err := provider.ImportDirectory(ctx, st, d, provider.Actor{}, "cli")
 		if err != nil {
 			return err
 		}

@@ -196,7 +196,7 @@ func TestSearch_RoundTripThroughImport(t *testing.T) {
 		}
 	}
 	other := store.New(storetest.DB(t))
-	res, err := provider.ImportDirectory(context.Background(), other, d, provider.Importer{})
+	res, err := provider.ImportDirectory(context.Background(), other, d, provider.Actor{}, "test")
 	if err != nil {
 		t.Fatalf("import at the second provider: %v", err)
 	}

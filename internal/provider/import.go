@@ -17,15 +17,6 @@ import (
 // AuditDirectoryImported is the audit action recorded by ImportDirectory.
 const AuditDirectoryImported = "directory.imported"
 
-// Importer is who imported a directory and from where, for the audit
-// trail; the CLI leaves the organisation and user empty.
-type Importer struct {
-	OrganisationID, UserID, IP string
-	// Source is where the bundle came from: "upload", "cli" or
-	// "remote <host>".
-	Source string
-}
-
 // ImportResult is what one directory import wrote.
 type ImportResult struct {
 	Entries  []store.DirectoryEntry
@@ -44,7 +35,10 @@ type ImportResult struct {
 // organisations. Everything is checked first: if anything is unusable the
 // error lists every problem and nothing is written; otherwise everything
 // is written in one transaction with one audit event.
-func ImportDirectory(ctx context.Context, st *store.Store, d *fhirpd.Directory, by Importer) (ImportResult, error) {
+//
+// by is who imported (zero for the CLI) and source where the bundle came
+// from ("upload", "cli", "remote <host>"), for the audit event.
+func ImportDirectory(ctx context.Context, st *store.Store, d *fhirpd.Directory, by Actor, source string) (ImportResult, error) {
 	var rows []store.DirectoryEntry
 	var problems []string
 	seen := map[string]string{} // org URI → endpoint id
@@ -112,11 +106,10 @@ func ImportDirectory(ctx context.Context, st *store.Store, d *fhirpd.Directory, 
 		if out.Removed, err = tx.DeleteListingsExcept(ctx, store.SourceImport, append(orgURIs, uris...), refs); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, store.AuditEvent{OrganisationID: by.OrganisationID, UserID: by.UserID, IP: by.IP,
-			Action: AuditDirectoryImported, Detail: map[string]string{
-				"count": fmt.Sprint(len(uris)), "org_uris": strings.Join(uris, " "), "source": by.Source,
-				"listings": fmt.Sprint(len(out.Listings)), "listings_removed": fmt.Sprint(out.Removed),
-			}})
+		return tx.Audit(ctx, by.event("", AuditDirectoryImported, map[string]string{
+			"count": fmt.Sprint(len(uris)), "org_uris": strings.Join(uris, " "), "source": source,
+			"listings": fmt.Sprint(len(out.Listings)), "listings_removed": fmt.Sprint(out.Removed),
+		}))
 	})
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("directory import: %w", err)

@@ -34,7 +34,7 @@ func TestImportDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := provider.ImportDirectory(ctx, st, parseBundle(t, b), provider.Importer{})
+	res, err := provider.ImportDirectory(ctx, st, parseBundle(t, b), provider.Actor{}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestImportDirectory(t *testing.T) {
 		t.Fatalf("resolve imported GP: %+v %v", ep, err)
 	}
 	// Importing again replaces, never duplicates.
-	if _, err := provider.ImportDirectory(ctx, st, parseBundle(t, b), provider.Importer{}); err != nil {
+	if _, err := provider.ImportDirectory(ctx, st, parseBundle(t, b), provider.Actor{}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	if again, _ := st.DirectoryEntryByOrgURI(ctx, gp.OrgURI); again.ID != gp.ID {
@@ -79,7 +79,7 @@ func TestImportDirectory_AllOrNothing(t *testing.T) {
 			e.PayloadTypes = nil
 		}
 	}
-	_, err = provider.ImportDirectory(ctx, st, d, provider.Importer{})
+	_, err = provider.ImportDirectory(ctx, st, d, provider.Actor{}, "test")
 	if err == nil || !strings.Contains(err.Error(), "nothing imported") || !strings.Contains(err.Error(), "service category") {
 		t.Fatalf("import = %v, want a problem report", err)
 	}
@@ -101,7 +101,7 @@ func TestImportDirectory_Listings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := provider.ImportDirectory(ctx, st, parseBundle(t, b), provider.Importer{})
+	res, err := provider.ImportDirectory(ctx, st, parseBundle(t, b), provider.Actor{}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestImportDirectory_Listings(t *testing.T) {
 	// Re-import without Ahmed's role: Jane is updated in place, Ahmed goes.
 	d := parseBundle(t, b)
 	delete(d.PractitionerRoles, "ahmed-khan-gp")
-	res2, err := provider.ImportDirectory(ctx, st, d, provider.Importer{})
+	res2, err := provider.ImportDirectory(ctx, st, d, provider.Actor{}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestImportDirectory_ProblemsChangeNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := provider.ImportDirectory(ctx, st, parseBundle(t, b), provider.Importer{}); err != nil {
+	if _, err := provider.ImportDirectory(ctx, st, parseBundle(t, b), provider.Actor{}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	before := snapshot(t, db)
@@ -212,7 +212,7 @@ func TestImportDirectory_ProblemsChangeNothing(t *testing.T) {
 			// A change that would be written if the import went ahead.
 			d.Organizations["gp-harbourside"].Name = "Renamed Practice"
 			tt.mutate(d)
-			_, err := provider.ImportDirectory(ctx, st, d, provider.Importer{})
+			_, err := provider.ImportDirectory(ctx, st, d, provider.Actor{}, "test")
 			if err == nil || !strings.Contains(err.Error(), "nothing imported") || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("import = %v, want a report containing %q", err, tt.want)
 			}
