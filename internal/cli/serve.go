@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/opensmd/portal/internal/auditcheck"
 	"github.com/opensmd/portal/internal/auth"
 	"github.com/opensmd/portal/internal/config"
 	"github.com/opensmd/portal/internal/jobs"
@@ -252,6 +253,8 @@ func newPipeline(ctx context.Context, cfg config.Config, st *store.Store, secret
 	o := jobs.Options{Concurrency: cfg.SMD.Workers, JobTimeout: cfg.SMD.JobTimeout, Logger: riverLogger(log)}
 	if work {
 		o.Workers = p.Workers()
+		auditcheck.AddWorker(o.Workers, st, log)
+		o.AuditVerifyEvery = cfg.AuditVerifyEvery
 	}
 	client, err := jobs.New(st.Pool(), o)
 	if err != nil {
