@@ -160,7 +160,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 			Logger: log, Store: st, Auth: authSvc, Secret: secret, Secure: cfg.HTTP.TLS() || hasHTTPS(cfg.HTTP.BaseURL),
 			TrustedProxies: cfg.HTTP.TrustedProxies, Registry: reg, Mailbox: mail, LoadDemo: loadDemo,
 			Publisher: provider.Publisher{Keys: provider.NewKeyCache(st, secret, 0), URL: cfg.SMD.URL}, BaseURL: cfg.HTTP.BaseURL,
-			FHIRRemotes: cfg.FHIRRemotes,
+			FHIRRemotes: cfg.FHIRRemotes, Jobs: jobClient,
 			Ready: func(ctx context.Context) error {
 				if err := st.Ping(ctx); err != nil {
 					return err
