@@ -69,6 +69,9 @@ func TestSchema_Constraints(t *testing.T) {
 		{"AuditNoUpdate", `update audit_events set action = 'login.failure'`, "42501", ""},
 		{"AuditNoDelete", `delete from audit_events`, "42501", ""},
 		{"AuditNoTruncate", `truncate audit_events`, "42501", ""},
+		{"AuditCheckSource", `insert into audit_checks (rows, ok, took_ms, source) values (1, true, 0, 'cron')`, "23514", "audit_checks_source_check"},
+		{"AuditCheckBrokenNamesRow", `insert into audit_checks (rows, ok, took_ms, source) values (1, false, 0, 'cli')`, "23514", "audit_checks_problem_check"},
+		{"AuditCheckOKHasNoProblem", `insert into audit_checks (rows, ok, problem_id, problem, took_ms, source) values (1, true, 1, 'x', 0, 'cli')`, "23514", "audit_checks_problem_check"},
 		{"UserWithAuditNotDeleted", `delete from users where id = '` + usrA + `'`, "23503", "audit_events_user_id_fkey"},
 	}
 	for _, tt := range tests {

@@ -93,7 +93,7 @@ func setupWith(t *testing.T, withDeps func(*web.Deps), mutate ...func(*auth.Poli
 	}
 	deps := web.Deps{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Auth: a, Secret: secret,
-		Registry: prometheus.NewRegistry(), Now: clk.Now, Mailbox: mail,
+		Registry: prometheus.NewRegistry(), Now: clk.Now, Mailbox: mail, Jobs: jobClient,
 		Ready: func(ctx context.Context) error { return st.Ping(ctx) },
 	}
 	if withDeps != nil {

@@ -94,6 +94,7 @@ func Routes() []Route {
 		{"GET", "/admin/organisation", AdminOnly, (*Handler).showOrgSettings},
 		{"POST", "/admin/organisation", AdminOnly, (*Handler).saveOrgSettings},
 		{"GET", "/admin/audit", AdminOnly, (*Handler).listAudit},
+		{"POST", "/admin/audit/verify", AdminOnly, (*Handler).verifyAudit},
 		{"GET", "/directory", SignedIn, (*Handler).showDirectory},
 		{"GET", "/directory/:id", SignedIn, (*Handler).showListing},
 		// Copies an organisation a configured directory publishes; audited

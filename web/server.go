@@ -18,6 +18,7 @@ import (
 	"github.com/opensmd/portal/internal/admin"
 	"github.com/opensmd/portal/internal/auth"
 	"github.com/opensmd/portal/internal/fhirserve"
+	"github.com/opensmd/portal/internal/jobs"
 	"github.com/opensmd/portal/internal/mailbox"
 	"github.com/opensmd/portal/internal/store"
 )
@@ -52,6 +53,9 @@ type Deps struct {
 	FHIRRemotes   []string
 	RemoteTimeout time.Duration
 	RemoteClient  *http.Client
+	// Jobs queues audit.verify for "Verify now" (the insert-only client
+	// is enough); nil hides the button.
+	Jobs jobs.Inserter
 }
 
 // Handler holds the dependencies of every HTTP handler.
@@ -78,6 +82,7 @@ type Handler struct {
 	remotes       []remote
 	remoteTimeout time.Duration
 	remoteHTTP    *http.Client
+	jobs          jobs.Inserter
 }
 
 // New builds the echo server with middleware and every route.
@@ -114,6 +119,7 @@ func New(d Deps) *echo.Echo {
 		remotes:       newRemotes(d.FHIRRemotes),
 		remoteTimeout: d.RemoteTimeout,
 		remoteHTTP:    d.RemoteClient,
+		jobs:          d.Jobs,
 	}
 	e := echo.New()
 	e.HideBanner = true

@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/opensmd/portal/internal/auditcheck"
 	"github.com/opensmd/portal/internal/auditexport"
 	"github.com/opensmd/portal/internal/provider"
 	"github.com/opensmd/portal/internal/store"
 )
 
 // runAudit implements `portal audit verify`: recompute the audit trail's
-// hash chain and name the first changed, deleted or reordered row.
+// hash chain and name the first changed, deleted or reordered row. The
+// result is recorded (source cli) for the audit page.
 func runAudit(ctx context.Context, env Env, args []string) error {
 	if len(args) > 0 && args[0] == "export" {
 		return runAuditExport(ctx, env, args[1:])
@@ -24,14 +26,14 @@ func runAudit(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	return withStore(ctx, env, func(st *store.Store, _ []byte) error {
-		n, problem, err := st.VerifyAudit(ctx)
+		c, err := auditcheck.Run(ctx, st, store.AuditCheckCLI)
 		if err != nil {
 			return err
 		}
-		if problem != nil {
-			return fmt.Errorf("audit trail is NOT intact: row %d: %s (%d rows read)", problem.ID, problem.Reason, n)
+		if !c.OK {
+			return fmt.Errorf("audit trail is NOT intact: row %d: %s (%d rows read)", c.Problem.ID, c.Problem.Reason, c.Rows)
 		}
-		fmt.Fprintf(env.Stdout, "Audit trail intact: %d rows, hash chain verified.\n", n)
+		fmt.Fprintf(env.Stdout, "Audit trail intact: %d rows, hash chain verified.\n", c.Rows)
 		return nil
 	})
 }

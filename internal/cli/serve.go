@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/opensmd/portal/internal/auditcheck"
 	"github.com/opensmd/portal/internal/auth"
 	"github.com/opensmd/portal/internal/config"
 	"github.com/opensmd/portal/internal/jobs"
@@ -159,7 +160,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 			Logger: log, Store: st, Auth: authSvc, Secret: secret, Secure: cfg.HTTP.TLS() || hasHTTPS(cfg.HTTP.BaseURL),
 			TrustedProxies: cfg.HTTP.TrustedProxies, Registry: reg, Mailbox: mail, LoadDemo: loadDemo,
 			Publisher: provider.Publisher{Keys: provider.NewKeyCache(st, secret, 0), URL: cfg.SMD.URL}, BaseURL: cfg.HTTP.BaseURL,
-			FHIRRemotes: cfg.FHIRRemotes,
+			FHIRRemotes: cfg.FHIRRemotes, Jobs: jobClient,
 			Ready: func(ctx context.Context) error {
 				if err := st.Ping(ctx); err != nil {
 					return err
@@ -252,6 +253,8 @@ func newPipeline(ctx context.Context, cfg config.Config, st *store.Store, secret
 	o := jobs.Options{Concurrency: cfg.SMD.Workers, JobTimeout: cfg.SMD.JobTimeout, Logger: riverLogger(log)}
 	if work {
 		o.Workers = p.Workers()
+		auditcheck.AddWorker(o.Workers, st, log)
+		o.AuditVerifyEvery = cfg.AuditVerifyEvery
 	}
 	client, err := jobs.New(st.Pool(), o)
 	if err != nil {

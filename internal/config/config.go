@@ -35,6 +35,9 @@ type Config struct {
 	// FHIRRemotes are base URLs of other providers' FHIR provider
 	// directories that directory searches also query.
 	FHIRRemotes []string
+	// AuditVerifyEvery is how often worker processes re-verify the audit
+	// trail's hash chain (and once at start-up).
+	AuditVerifyEvery time.Duration
 }
 
 // HTTP configures the browser-facing listener.
@@ -101,12 +104,13 @@ type Login struct {
 func Load(getenv func(string) string) (Config, error) {
 	p := parser{getenv: getenv}
 	c := Config{
-		DatabaseURL:   p.str("DATABASE_URL", ""),
-		DataDir:       p.str("PORTAL_DATA_DIR", "var"),
-		LogLevel:      p.str("PORTAL_LOG_LEVEL", "info"),
-		SecretKey:     p.str("PORTAL_SECRET_KEY", ""),
-		SecretKeyFile: p.str("PORTAL_SECRET_KEY_FILE", ""),
-		FHIRRemotes:   p.list("PORTAL_FHIR_REMOTES"),
+		DatabaseURL:      p.str("DATABASE_URL", ""),
+		DataDir:          p.str("PORTAL_DATA_DIR", "var"),
+		LogLevel:         p.str("PORTAL_LOG_LEVEL", "info"),
+		SecretKey:        p.str("PORTAL_SECRET_KEY", ""),
+		SecretKeyFile:    p.str("PORTAL_SECRET_KEY_FILE", ""),
+		FHIRRemotes:      p.list("PORTAL_FHIR_REMOTES"),
+		AuditVerifyEvery: p.duration("PORTAL_AUDIT_VERIFY_EVERY", time.Hour),
 		HTTP: HTTP{
 			Addr:           p.str("PORTAL_HTTP_ADDR", "127.0.0.1:8080"),
 			BaseURL:        p.str("PORTAL_BASE_URL", ""),
@@ -220,6 +224,9 @@ func (c Config) validate() []error {
 	if c.SMD.OverdueAfter < time.Minute {
 		bad("PORTAL_SMD_OVERDUE_AFTER", "must be at least 1m")
 	}
+	if c.AuditVerifyEvery < time.Minute {
+		bad("PORTAL_AUDIT_VERIFY_EVERY", "must be at least 1m")
+	}
 	if c.SMD.Workers < 1 || c.SMD.Workers > 1000 {
 		bad("PORTAL_WORKERS", "must be between 1 and 1000")
 	}
@@ -320,6 +327,7 @@ func (c Config) Redacted() []string {
 		"PORTAL_ELS_URL=" + c.SMD.ELSURL,
 		"PORTAL_JOB_TIMEOUT=" + c.SMD.JobTimeout.String(),
 		"PORTAL_FHIR_REMOTES=" + strings.Join(c.FHIRRemotes, ","),
+		"PORTAL_AUDIT_VERIFY_EVERY=" + c.AuditVerifyEvery.String(),
 		"PORTAL_SESSION_IDLE_TIMEOUT=" + c.Session.IdleTimeout.String(),
 		"PORTAL_SESSION_MAX_AGE=" + c.Session.AbsoluteTimeout.String(),
 		"PORTAL_LOGIN_MAX_FAILURES=" + strconv.Itoa(c.Login.MaxFailures),

@@ -23,6 +23,9 @@ func TestLoad_Defaults(t *testing.T) {
 	if c.Session.IdleTimeout != 15*time.Minute {
 		t.Errorf("idle timeout = %v", c.Session.IdleTimeout)
 	}
+	if c.AuditVerifyEvery != time.Hour {
+		t.Errorf("audit verify every = %v", c.AuditVerifyEvery)
+	}
 	if c.SecretKeyFile != filepath.Join("var", "secret.key") {
 		t.Errorf("secret file = %q", c.SecretKeyFile)
 	}
@@ -43,6 +46,7 @@ func TestLoad_ErrorsNameTheVariable(t *testing.T) {
 		"PORTAL_SMD_TLS_CERT":         {"PORTAL_SMD_ADDR": "127.0.0.1:8443", "PORTAL_SMD_PROVIDER_URI": "urn:x"},
 		"PORTAL_SMD_PROVIDER_URI":     {"PORTAL_SMD_ADDR": "127.0.0.1:8443", "PORTAL_SMD_TLS_CERT": "c", "PORTAL_SMD_TLS_KEY": "k"},
 		"PORTAL_SMD_MAX_BYTES":        {"PORTAL_SMD_MAX_BYTES": "10"},
+		"PORTAL_AUDIT_VERIFY_EVERY":   {"PORTAL_AUDIT_VERIFY_EVERY": "30s"},
 	}
 	for name, vars := range scenarios {
 		t.Run(name, func(t *testing.T) {

@@ -22,6 +22,9 @@ const (
 	QueueOutbound  = "outbound"
 	QueueInbound   = "inbound"
 	QueueResponses = "responses"
+	// QueueMaintenance holds housekeeping (audit verification), one at a
+	// time, away from message delivery.
+	QueueMaintenance = "maintenance"
 )
 
 // Client runs and inserts jobs.
@@ -76,6 +79,25 @@ func (Respond) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueResponses, MaxAttempts: 200}
 }
 
+// AuditVerify re-hashes the whole audit trail and records the result
+// (internal/auditcheck). Source is "schedule" or "admin".
+type AuditVerify struct {
+	Source string `json:"source"`
+}
+
+// Kind implements river.JobArgs.
+func (AuditVerify) Kind() string { return "audit.verify" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: at most one waiting
+// or running, so repeated "Verify now" clicks and the schedule do not pile
+// up full-trail reads.
+func (AuditVerify) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{
+		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+			rivertype.JobStateRunning, rivertype.JobStateScheduled},
+	}}
+}
+
 // Options configures New.
 type Options struct {
 	// Workers, if set, makes the client work jobs; nil gives an
@@ -90,7 +112,10 @@ type Options struct {
 	// JobTimeout bounds one run of a job (default 90 s). A job left
 	// running by a killed process is taken over after 1.5 × JobTimeout.
 	JobTimeout time.Duration
-	Logger     *slog.Logger
+	// AuditVerifyEvery, with Workers, schedules AuditVerify at this
+	// interval and once at start-up; 0 never.
+	AuditVerifyEvery time.Duration
+	Logger           *slog.Logger
 }
 
 // New returns a River client over pool. Start it to work jobs; Stop it to
@@ -118,9 +143,15 @@ func New(pool *pgxpool.Pool, o Options) (*Client, error) {
 		}
 		cfg.Workers = o.Workers
 		cfg.Queues = map[string]river.QueueConfig{
-			QueueOutbound:  {MaxWorkers: n},
-			QueueInbound:   {MaxWorkers: n},
-			QueueResponses: {MaxWorkers: n},
+			QueueOutbound:    {MaxWorkers: n},
+			QueueInbound:     {MaxWorkers: n},
+			QueueResponses:   {MaxWorkers: n},
+			QueueMaintenance: {MaxWorkers: 1},
+		}
+		if o.AuditVerifyEvery > 0 {
+			cfg.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(o.AuditVerifyEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return AuditVerify{Source: "schedule"}, nil },
+				&river.PeriodicJobOpts{ID: "audit.verify", RunOnStart: true})}
 		}
 	}
 	return river.NewClient(riverpgxv5.New(pool), cfg)
