@@ -162,7 +162,7 @@ func (h *Handler) verifyAudit(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusServiceUnavailable)
 	}
 	ctx := c.Request().Context()
-	a := certActor(c)
+	a := auditActor(c)
 	err := h.store.WithTx(ctx, func(tx *store.Store) error {
 		if _, err := h.jobs.InsertTx(ctx, tx.Tx(), jobs.AuditVerify{Source: store.AuditCheckAdmin}, nil); err != nil {
 			return err

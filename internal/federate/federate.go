@@ -189,4 +189,3 @@ func Rows(d *fhirpd.Directory) []Row {
 	})
 	return out
 }
-

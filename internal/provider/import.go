@@ -261,7 +261,6 @@ func setAddress(l *store.Listing, a fhirpd.Address) {
 	l.AddressLine, l.Suburb, l.State, l.Postcode = a.Address, a.Suburb, a.State, a.Postcode
 }
 
-
 // hd writes an HL7 HD (namespace^universal id^type), trailing empty
 // components dropped.
 func hd(h *fhirpd.HL7Identifier) string {
