@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/opensmd/portal/internal/store"
 	"github.com/opensmd/portal/views/pages"
 )
 
@@ -18,6 +19,12 @@ func (h *Handler) showDashboard(c echo.Context) error {
 			return err
 		}
 		if p.RepliesFailed, err = h.store.CountReplyFailed(c.Request().Context(), org.ID); err != nil {
+			return err
+		}
+	}
+	if u.Role == store.RoleAdmin {
+		var err error
+		if p.Notices, err = h.notices(c.Request().Context(), org.ID); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -91,14 +92,18 @@ func (h *Handler) certificatesProps(c echo.Context) (pages.CertificatesProps, er
 	for _, k := range pending {
 		p.Pending = append(p.Pending, pages.PendingRow{ID: k.ID, Subject: k.Subject, Created: k.CreatedAt})
 	}
-	notices, err := h.store.OpenNotifications(ctx, org.ID)
-	if err != nil {
-		return p, err
+	p.Notices, err = h.notices(ctx, org.ID)
+	return p, err
+}
+
+// notices are organisation orgID's open notifications.
+func (h *Handler) notices(ctx context.Context, orgID string) ([]pages.NoticeRow, error) {
+	ns, err := h.store.OpenNotifications(ctx, orgID)
+	out := make([]pages.NoticeRow, len(ns))
+	for i, n := range ns {
+		out[i] = pages.NoticeRow{ID: n.ID, Text: n.Text, Link: n.Link, Created: n.CreatedAt}
 	}
-	for _, n := range notices {
-		p.Notices = append(p.Notices, pages.NoticeRow{ID: n.ID, Text: n.Text, Link: n.Link, Created: n.CreatedAt})
-	}
-	return p, nil
+	return out, err
 }
 
 func (h *Handler) listCertificates(c echo.Context) error {
@@ -306,8 +311,9 @@ func (h *Handler) dismissNotification(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.flash(c, "success", "Notification dismissed."); err != nil {
-		return err
+	back := "/admin/certificates"
+	if c.FormValue("back") == "/dashboard" { // the only other page listing them
+		back = "/dashboard"
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/certificates")
+	return h.flashTo(c, back, "success", "Notification dismissed.")
 }

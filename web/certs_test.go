@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"html"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -195,8 +196,21 @@ func TestCertificates_OrgIsolation(t *testing.T) {
 		t.Errorf("B dismisses A's notification: %d, want 404", p.status)
 	}
 	list := brB.get("/admin/certificates")
-	if strings.Contains(list.body, c.Subject.String()) || strings.Contains(list.body, notes[0].Text) || strings.Contains(list.body, "data-testid=\"banner\"") {
+	if strings.Contains(list.body, c.Subject.String()) || strings.Contains(list.body, html.EscapeString(notes[0].Text)) || strings.Contains(list.body, "data-testid=\"banner\"") {
 		t.Error("B sees A's certificate, notification or banner")
+	}
+	if strings.Contains(brB.get("/dashboard").body, html.EscapeString(notes[0].Text)) {
+		t.Error("B's dashboard shows A's notification")
+	}
+	// A's administrators also see it on the dashboard (its clinicians do
+	// not), and can dismiss it from there.
+	if !strings.Contains(brA.get("/dashboard").body, html.EscapeString(notes[0].Text)) {
+		t.Error("A's dashboard does not show its notification to its administrator")
+	}
+	clin := b.browser(t)
+	clin.login(usersA[store.RoleClinician])
+	if strings.Contains(clin.get("/dashboard").body, `data-testid="notifications"`) {
+		t.Error("a clinician's dashboard shows administrator notifications")
 	}
 	trust := brB.get("/admin/trust")
 	if strings.Contains(trust.body, c.Subject.String()) || !strings.Contains(trust.body, "1 certificate(s) of other hosted organisations") {
@@ -210,9 +224,9 @@ func TestCertificates_OrgIsolation(t *testing.T) {
 	if strings.Contains(exp.body, orgA.ID) || strings.Contains(exp.body, "certificate.imported") {
 		t.Error("B's export holds A's events")
 	}
-	// A dismisses its own notification.
-	if p := brA.post("/admin/certificates", "/admin/notifications/"+notes[0].ID+"/dismiss", url.Values{}); p.status != http.StatusSeeOther {
-		t.Fatalf("A dismisses: %d", p.status)
+	// A dismisses its own notification, from the dashboard.
+	if p := brA.post("/dashboard", "/admin/notifications/"+notes[0].ID+"/dismiss", url.Values{"back": {"/dashboard"}}); p.status != http.StatusSeeOther || p.location != "/dashboard" {
+		t.Fatalf("A dismisses: %d to %q", p.status, p.location)
 	}
 	if left, _ := b.store.OpenNotifications(ctx, orgA.ID); len(left) != 0 {
 		t.Fatal("notification still open after dismissing")
