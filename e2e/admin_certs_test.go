@@ -127,6 +127,10 @@ func TestAdminCertificates(t *testing.T) {
 			t.Errorf("%s: no warning banner linking to /admin/certificates", path)
 		}
 	}
+	wantPage(t, ctx, navigate(t, ctx, p.URL("/dashboard")), "/dashboard", 200)
+	if !exists(t, ctx, "[data-testid=notifications]") {
+		t.Error("no expiry notification on the administrator's dashboard")
+	}
 	screenshot(t, ctx, "expiry-banner")
 	wantPage(t, ctx, click(t, ctx, `[data-testid=banner] a`), "/admin/certificates", 200)
 	if got := textOf(t, ctx, "[data-testid=certs] [data-testid=cert-status]"); !strings.Contains(got, "Active") {
@@ -179,4 +183,12 @@ func TestAdminCertificates(t *testing.T) {
 		t.Errorf("certificates listed: %d, want 3", n)
 	}
 	screenshot(t, ctx, "certificates-after-import-375")
+
+	// The audit trail shows the chain check recorded by the job that runs
+	// at start-up (or that none has finished yet), without re-hashing it.
+	wantPage(t, ctx, navigate(t, ctx, p.URL("/admin/audit")), "/admin/audit", 200)
+	if status := textOf(t, ctx, "[data-testid=chain-status]"); !strings.Contains(status, "intact") && !strings.Contains(status, "Not verified yet") {
+		t.Errorf("audit chain status %q", status)
+	}
+	screenshot(t, ctx, "audit-375")
 }
