@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/opensmd/portal/internal/federate"
 	"github.com/opensmd/portal/internal/fhirpd"
 	"github.com/opensmd/portal/internal/hi"
 	"github.com/opensmd/portal/internal/provider"
@@ -143,8 +144,11 @@ func (h *Handler) showDirectory(c echo.Context) error {
 		}
 		// Other directories after ours, and on the first page only: a
 		// slow remote never holds up paging through local results.
-		if q.Text != "" && len(h.remotes) > 0 && page == 1 {
-			if p.Remotes, err = h.searchRemotes(ctx, f, q.Text); err != nil {
+		// An HPI-O search names an organisation, which remotes are not
+		// asked for.
+		rq := federate.Query{Name: q.Text, HPII: q.HPII, ProviderNumber: q.ProviderNumber}
+		if rq != (federate.Query{}) && len(h.remotes) > 0 && page == 1 {
+			if p.Remotes, err = h.searchRemotes(ctx, f, rq); err != nil {
 				return err
 			}
 		}

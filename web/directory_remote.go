@@ -82,10 +82,10 @@ func (h *Handler) remoteMessage(r remote, err error) string {
 	return fmt.Sprintf("%s could not be reached.", r.host)
 }
 
-// searchRemotes asks every configured directory for practitioners named
-// text, in parallel, each bounded by the remote timeout, and filters their
+// searchRemotes asks every configured directory for practitioners matching
+// q, in parallel, each bounded by the remote timeout, and filters their
 // rows like the local search.
-func (h *Handler) searchRemotes(ctx context.Context, f pages.DirectoryForm, text string) ([]pages.RemoteView, error) {
+func (h *Handler) searchRemotes(ctx context.Context, f pages.DirectoryForm, q federate.Query) ([]pages.RemoteView, error) {
 	out := make([]pages.RemoteView, len(h.remotes))
 	rows := make([][]federate.Row, len(h.remotes))
 	var wg sync.WaitGroup
@@ -96,7 +96,7 @@ func (h *Handler) searchRemotes(ctx context.Context, f pages.DirectoryForm, text
 			defer wg.Done()
 			rctx, cancel := context.WithTimeout(ctx, h.remoteTimeout)
 			defer cancel()
-			rs, err := federate.Search(rctx, h.remoteHTTP, r.base, text, remoteCount)
+			rs, err := federate.Search(rctx, h.remoteHTTP, r.base, q, remoteCount)
 			if err != nil {
 				// Host and failure kind only: the search text names people.
 				var fe *federate.Error

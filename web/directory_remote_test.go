@@ -146,6 +146,11 @@ func TestDirectoryRemote_SearchAddThenLocal(t *testing.T) {
 	if n := strings.Count(remote, `data-testid="remote-result"`); n != 2 {
 		t.Errorf("%d remote results, want 2", n)
 	}
+	// An HPI-I from a letter finds the one practitioner there.
+	byHPII := section(br.get("/directory?q="+url.QueryEscape(hi.WithCheckDigit("800361000000771"))).body, "remote-results")
+	if strings.Count(byHPII, `data-testid="remote-result"`) != 1 || !strings.Contains(byHPII, "Dr Remy Faraway") {
+		t.Errorf("HPI-I search of the remote:\n%s", byHPII)
+	}
 	docType := provider.DocumentTypes([]string{provider.CategoryReferral})[0]
 	for _, want := range []string{"Dr Remy Faraway", "Dr Rhoda Faraway", "Bayside Physio", `data-testid="reachable"`, docType,
 		`data-testid="remote-add"`, `name="_csrf"`, `name="remote" value="0"`, `name="org" value="` + rp.org.ID + `"`} {
@@ -271,9 +276,10 @@ func TestDirectoryRemote_FailuresShowPlainLines(t *testing.T) {
 			t.Errorf("error line %d %q, want %q…", i, errs[i][1], want)
 		}
 	}
-	// Identifier searches and empty forms do not ask other directories.
-	if p := br.get("/directory?q=2426621B"); strings.Contains(p.body, "remote-results") {
-		t.Errorf("a provider number search asked the remotes")
+	// An HPI-O search names an organisation: other directories are not
+	// asked for one.
+	if p := br.get("/directory?q=" + url.QueryEscape(hi.WithCheckDigit("800362000000077"))); strings.Contains(p.body, "remote-results") {
+		t.Errorf("an HPI-O search asked the remotes")
 	}
 }
 

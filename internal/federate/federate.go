@@ -62,9 +62,23 @@ func (e *Error) Error() string { return e.Kind + ": " + e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
 // searchURL is base's PractitionerRole search for text.
-func searchURL(base, text string, count int) string {
+// Query is what a remote directory is asked for: practitioners whose name
+// contains Name, or the practitioner with an identifier (HPI-I or Medicare
+// provider number).
+type Query struct {
+	Name, HPII, ProviderNumber string
+}
+
+func searchURL(base string, q Query, count int) string {
 	v := url.Values{}
-	v.Set("name", text)
+	switch {
+	case q.HPII != "":
+		v.Set("identifier", fhirpd.SystemHPII+"|"+q.HPII)
+	case q.ProviderNumber != "":
+		v.Set("identifier", fhirpd.SystemProviderNumber+"|"+q.ProviderNumber)
+	default:
+		v.Set("name", q.Name)
+	}
 	v["_include"] = []string{"PractitionerRole:practitioner", "PractitionerRole:organization",
 		"PractitionerRole:location", "PractitionerRole:endpoint"}
 	v.Set("_count", strconv.Itoa(count))
@@ -90,9 +104,9 @@ func OrganisationURLs(base, orgID string) []string {
 }
 
 // Search queries one remote directory: one page of at most count
-// practitioner roles whose name contains text. ctx bounds the request.
-func Search(ctx context.Context, c *http.Client, base, text string, count int) ([]Row, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, searchURL(base, text, count), nil)
+// practitioner roles matching q. ctx bounds the request.
+func Search(ctx context.Context, c *http.Client, base string, q Query, count int) ([]Row, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, searchURL(base, q, count), nil)
 	if err != nil {
 		return nil, &Error{Kind: "unreachable", Err: err}
 	}

@@ -31,13 +31,20 @@ func TestSearch_FixtureRowsAndQuery(t *testing.T) {
 		w.Header().Set("Content-Type", "application/fhir+json")
 		_, _ = w.Write(data)
 	})
-	rows, err := federate.Search(context.Background(), http.DefaultClient, base, "Citizen & co", 7)
+	rows, err := federate.Search(context.Background(), http.DefaultClient, base, federate.Query{Name: "Citizen & co"}, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
 	q := got.URL.Query()
 	if got.URL.Path != "/fhir/PractitionerRole" || q.Get("name") != "Citizen & co" || q.Get("_count") != "7" || len(q["_include"]) != 4 {
 		t.Errorf("query %s", got.URL)
+	}
+	// An identifier query asks for it with its system, not by name.
+	if _, err := federate.Search(context.Background(), http.DefaultClient, base, federate.Query{HPII: "8003610000000014"}, 7); err != nil {
+		t.Fatal(err)
+	}
+	if q := got.URL.Query(); q.Get("identifier") != "http://ns.electronichealth.net.au/id/hi/hpii/1.0|8003610000000014" || q.Has("name") {
+		t.Errorf("HPI-I query %s", got.URL)
 	}
 	if len(rows) != 2 { // sam-lee-physio is inactive
 		t.Fatalf("%d rows: %+v", len(rows), rows)
@@ -78,7 +85,7 @@ func TestSearch_Failures(t *testing.T) {
 			base := serve(t, tt.h)
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()
-			_, err := federate.Search(ctx, http.DefaultClient, base, "x", 5)
+			_, err := federate.Search(ctx, http.DefaultClient, base, federate.Query{Name: "x"}, 5)
 			var fe *federate.Error
 			if !errors.As(err, &fe) || fe.Kind != tt.kind {
 				t.Errorf("err %v, want kind %s", err, tt.kind)
