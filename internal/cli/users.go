@@ -328,12 +328,11 @@ func runOrgSettings(ctx context.Context, env Env, args []string) error {
 			}
 			o = updated
 		}
-		printOrgSettings(env, o)
-		return nil
+		return printOrgSettings(env, o)
 	})
 }
 
-func printOrgSettings(env Env, o store.Organisation) {
+func printOrgSettings(env Env, o store.Organisation) error {
 	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 	for _, kv := range [][2]string{{"HPI-O", o.HPIO}, {"Name", o.Name}, {"Address", o.AddressLine}, {"Suburb", o.Suburb},
 		{"State", o.State}, {"Postcode", o.Postcode}, {"Phone", o.Phone}, {"Receiving application", o.ReceivingApplication},
@@ -341,5 +340,5 @@ func printOrgSettings(env Env, o store.Organisation) {
 		{"Delivery", o.DeliveryMode}, {"Require TOTP", fmt.Sprint(o.RequireTOTP)}, {"Operator", fmt.Sprint(o.Operator)}} {
 		fmt.Fprintf(w, "%s:\t%s\n", kv[0], kv[1])
 	}
-	_ = w.Flush()
+	return w.Flush()
 }

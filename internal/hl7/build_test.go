@@ -2,7 +2,6 @@ package hl7
 
 import (
 	"bytes"
-	"flag"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -11,9 +10,9 @@ import (
 	"testing"
 	"time"
 	_ "time/tzdata" // Australia/Sydney on machines without zoneinfo
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/opensmd/portal/internal/golden"
+)
 
 func TestEscape(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
@@ -137,23 +136,6 @@ func referralInput(t *testing.T) ReferralInput {
 	}
 }
 
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n got %q\nwant %q", name, got, want)
-	}
-}
-
 func mustParse(t *testing.T, b []byte) *Message {
 	t.Helper()
 	m, err := Parse(b)
@@ -223,7 +205,7 @@ func TestGolden(t *testing.T) {
 			if bytes.Contains(tc.b, []byte("\n")) || !bytes.HasSuffix(tc.b, []byte("\r")) {
 				t.Errorf("segments must end in CR only")
 			}
-			golden(t, tc.name, tc.b)
+			golden.Check(t, tc.name, tc.b)
 		})
 	}
 }
@@ -395,7 +377,7 @@ func TestReadAck_Golden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "read-ack-referral.hl7", b)
+	golden.Check(t, "read-ack-referral.hl7", b)
 	m := mustParse(t, b)
 	if !m.IsReadAck() || m.Profile() != ProfileReadAck || m.Type() != "ACK^I12^ACK" {
 		t.Errorf("type %q profile %q IsReadAck %v", m.Type(), m.Profile(), m.IsReadAck())

@@ -4,21 +4,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/opensmd/portal/internal/golden"
 	"github.com/opensmd/portal/internal/jobs"
 	"github.com/opensmd/portal/internal/pipeline"
 	"github.com/opensmd/portal/internal/provider"
 	"github.com/opensmd/portal/internal/store"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // composer is provider A with gp and org39 hosted (no workers: messages
 // are queued, never delivered), a fixed clock and control ID, and a
@@ -218,23 +214,6 @@ func TestService_Check(t *testing.T) {
 	}
 }
 
-func goldenFile(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n got %q\nwant %q", name, got, want)
-	}
-}
-
 // sent loads what Send queued: the message, its payload and document.
 func (c *composer) sent(t *testing.T, id string) (store.Message, []byte, Summary) {
 	t.Helper()
@@ -285,7 +264,7 @@ func TestService_SendReferral(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, payload, sum := c.sent(t, msgID)
-	goldenFile(t, "compose-referral.hl7", payload)
+	golden.Check(t, "compose-referral.hl7", payload)
 	if m.ReceiverOrgURI != org39URI || m.ServiceCategory != CategoryReferral || m.SenderIndividual != hpiiURIPrefix+"8003610833334085" {
 		t.Errorf("message %s -> %s (%s) by %q", m.SenderOrgURI, m.ReceiverOrgURI, m.ServiceCategory, m.SenderIndividual)
 	}
@@ -322,7 +301,7 @@ func TestService_SendReportAndCDA(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, payload, _ := c.sent(t, msgID)
-	goldenFile(t, "compose-report.hl7", payload)
+	golden.Check(t, "compose-report.hl7", payload)
 	if m.ServiceCategory != CategoryReport {
 		t.Errorf("category %s", m.ServiceCategory)
 	}

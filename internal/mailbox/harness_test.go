@@ -1,13 +1,11 @@
 package mailbox
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
 	"log"
-	"log/slog"
 	"net"
 	"net/http/httptest"
 	"strings"
@@ -17,7 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/opensmd/portal/internal/jobs"
+	"github.com/opensmd/portal/internal/jobs/jobstest"
 	"github.com/opensmd/portal/internal/pipeline"
 	"github.com/opensmd/portal/internal/provider"
 	"github.com/opensmd/portal/internal/smd/ns"
@@ -166,20 +164,7 @@ func newNode(t *testing.T, f *fixture, name, ip string, id identity, orgs map[st
 
 func (n *node) start(t *testing.T) {
 	t.Helper()
-	client, err := jobs.New(n.pool, jobs.Options{Workers: n.p.Workers(), Concurrency: 4,
-		PollInterval: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.p.SetJobs(client)
-	if err := client.Start(context.WithoutCancel(t.Context())); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		_ = client.Stop(ctx)
-	})
+	n.p.SetJobs(jobstest.Start(t, n.pool, n.p.Workers()))
 }
 
 func (n *node) addDirectory(t *testing.T, orgURI, endpoint string, enc identity) {

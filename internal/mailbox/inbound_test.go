@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/opensmd/portal/internal/hl7"
 	"github.com/opensmd/portal/internal/pipeline"
 	"github.com/opensmd/portal/internal/provider"
@@ -210,12 +212,10 @@ func TestReferral_EndToEnd(t *testing.T) {
 	if d := b.doc(t, physioURI, recv.MessageID); d.ClinicalStatus != store.ClinicalAccepted || d.ReadBy == nil || *d.ReadBy != nurse.ID {
 		t.Errorf("B's referral: status %q read by %v", d.ClinicalStatus, d.ReadBy)
 	}
-	var audits []string
 	rows, _ := b.pool.Query(ctx, `SELECT action FROM audit_events WHERE detail->>'message_id' = $1 ORDER BY id`, recv.MessageID)
-	for rows.Next() {
-		var s string
-		_ = rows.Scan(&s)
-		audits = append(audits, s)
+	audits, err := pgx.CollectRows(rows, pgx.RowTo[string]) // a failed query fails here
+	if err != nil {
+		t.Fatal(err)
 	}
 	if want := []string{"message.received", "message.viewed", "message.viewed", "message.accepted"}; !slices.Equal(audits, want) {
 		t.Errorf("B's audit %v, want %v", audits, want)

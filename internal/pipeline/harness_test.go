@@ -25,7 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/opensmd/portal/internal/hi"
-	"github.com/opensmd/portal/internal/jobs"
+	"github.com/opensmd/portal/internal/jobs/jobstest"
 	"github.com/opensmd/portal/internal/pipeline"
 	"github.com/opensmd/portal/internal/provider"
 	"github.com/opensmd/portal/internal/smd"
@@ -237,26 +237,12 @@ func newNode(t *testing.T, f *fixture, name, ip string, id identity, o options, 
 	return n
 }
 
-// start runs the node's River client until the test ends.
+// start runs the node's River client until the test ends, then stops
+// the node.
 func (n *node) start(t *testing.T) {
 	t.Helper()
-	client, err := jobs.New(n.pool, jobs.Options{Workers: n.p.Workers(), Concurrency: 4,
-		PollInterval: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.p.SetJobs(client)
-	if err := client.Start(context.WithoutCancel(t.Context())); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		if err := client.Stop(ctx); err != nil {
-			t.Errorf("%s: stop River client: %v", n.name, err)
-		}
-		n.stop()
-	})
+	t.Cleanup(n.stop) // after the client has stopped (cleanups run last first)
+	n.p.SetJobs(jobstest.Start(t, n.pool, n.p.Workers()))
 }
 
 // serve starts the mutual-TLS SMD listener on ln.
