@@ -142,7 +142,7 @@ func (h *Handler) listInbox(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if p.Live, err = h.liveBody(c, "inbox-rows", "/inbox/rows", p.Query, pages.InboxRows(rows)); err != nil {
+	if p.Live, err = h.liveBody(c, "", "inbox-rows", "/inbox/rows", p.Query, pages.InboxRows(rows)); err != nil {
 		return err
 	}
 	return h.render(c, http.StatusOK, pages.Inbox(p))

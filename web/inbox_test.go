@@ -16,6 +16,7 @@ import (
 
 	"github.com/opensmd/portal/internal/hi"
 	"github.com/opensmd/portal/internal/hl7"
+	"github.com/opensmd/portal/internal/mailbox"
 	"github.com/opensmd/portal/internal/provider"
 	"github.com/opensmd/portal/internal/secretbox"
 	"github.com/opensmd/portal/internal/smd/ns"
@@ -362,8 +363,18 @@ func TestInbox_ActionsAndAnswers(t *testing.T) {
 		t.Errorf("forward to an unknown listing: %d", p.status)
 	}
 	l, err := b.store.UpsertListing(context.Background(), store.Listing{Kind: store.ListingOrganisation, OrgURI: orgURI(gp),
-		OrgName: "GP Clinic", Name: "GP Clinic", Source: store.SourceHosted, SourceRef: gp.ID})
+		OrgName: "GP Clinic", Name: "GP Clinic", Source: store.SourceHosted, SourceRef: gp.ID, PayloadTypes: []string{mailbox.CategoryReport}})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// A recipient that does not take referrals is refused on the field,
+	// not queued to fail later.
+	if p = postFrom(br, id, "forward", url.Values{"listing": {l.ID}}); p.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(p.body, "cannot receive this type of message") {
+		t.Errorf("forward to a recipient that does not take referrals: %d", p.status)
+	}
+	l.PayloadTypes = []string{mailbox.CategoryReferral}
+	if l, err = b.store.UpsertListing(context.Background(), l); err != nil {
 		t.Fatal(err)
 	}
 	if p = postFrom(br, id, "forward", url.Values{"listing": {l.ID}}); p.status != http.StatusSeeOther {

@@ -16,14 +16,15 @@ import (
 
 // liveBody wraps rows in a self-refreshing table body polling path with
 // the page's filters (query, encoded) and the rows' version. It returns
-// nil when the request names the current version: nothing changed.
-func (h *Handler) liveBody(c echo.Context, id, path, query string, rows templ.Component) (templ.Component, error) {
+// nil when shown (a poll's v=; "" for a page) is the current version:
+// nothing changed.
+func (h *Handler) liveBody(c echo.Context, shown, id, path, query string, rows templ.Component) (templ.Component, error) {
 	b, err := h.fragmentBytes(c, rows)
 	if err != nil {
 		return nil, err
 	}
 	v := contentVersion(b)
-	if c.QueryParam("v") == v {
+	if shown == v {
 		return nil, nil
 	}
 	q, err := url.ParseQuery(query)
@@ -37,7 +38,7 @@ func (h *Handler) liveBody(c echo.Context, id, path, query string, rows templ.Co
 // pollRows answers a live table body's poll: 204 while its rows are
 // unchanged, else the body with its new version.
 func (h *Handler) pollRows(c echo.Context, id, path, query string, rows templ.Component) error {
-	live, err := h.liveBody(c, id, path, query, rows)
+	live, err := h.liveBody(c, c.QueryParam("v"), id, path, query, rows)
 	if err != nil {
 		return err
 	}

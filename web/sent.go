@@ -51,7 +51,7 @@ func (h *Handler) listSent(c echo.Context) error {
 		return err
 	}
 	p.OverdueRule = h.mail.OverdueRule()
-	if p.Live, err = h.liveBody(c, "sent-rows", "/sent/rows", p.Query, pages.SentRows(rows)); err != nil {
+	if p.Live, err = h.liveBody(c, "", "sent-rows", "/sent/rows", p.Query, pages.SentRows(rows)); err != nil {
 		return err
 	}
 	return h.render(c, http.StatusOK, pages.Sent(p))

@@ -221,12 +221,8 @@ func Ack(original *Message, code, text string, at time.Time, controlID string) (
 	msh := original.MSH()
 	trigger := original.Value(component(original, msh.Field(9), 1))
 	version := original.Value(component(original, msh.Field(12), 0))
-	h := Header{
-		SendingApplication: original.parseHD(msh.Field(5)), SendingFacility: original.parseHD(msh.Field(6)),
-		ReceivingApplication: original.parseHD(msh.Field(3)), ReceivingFacility: original.parseHD(msh.Field(4)),
-		Time: at, ControlID: controlID, ProcessingID: original.Value(component(original, msh.Field(11), 0)),
-		Version: version,
-	}
+	h := original.ReplyHeader(at, controlID)
+	h.Version = version
 	if version == "2.3.1" || version == "2.3" {
 		h.Type = "ACK^" + Escape(trigger) + "^ACK_" + Escape(trigger)
 	} else {

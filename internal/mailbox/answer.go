@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/opensmd/portal/internal/hl7"
@@ -207,6 +208,13 @@ func (s *Service) Forward(ctx context.Context, orgID, id string, u InboxUser, li
 	}
 	if o.From == l.OrgURI {
 		return "", &FieldError{"listing", "That is your own organisation."}
+	}
+	accepts, err := s.Accepts(ctx, l)
+	if err != nil {
+		return "", err
+	}
+	if !slices.Contains(accepts, o.Category) {
+		return "", &FieldError{"listing", l.Name + " cannot receive this type of message by secure messaging."}
 	}
 	sum := r.Summary
 	sum.From, sum.To, sum.ToListingID, sum.ComposedAt = "", recipientName(l), l.ID, s.now()

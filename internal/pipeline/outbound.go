@@ -57,7 +57,9 @@ func (p *Pipeline) SubmitTx(ctx context.Context, tx *store.Store, o Outbound) (s
 	if err != nil {
 		return store.Message{}, fmt.Errorf("sender: %w", err)
 	}
-	org, err := p.st.OrganisationByHPIO(ctx, hpio)
+	// Through tx: a second pool connection per submit, while tx holds one,
+	// could starve the pool under load (and would not see tx's writes).
+	org, err := tx.OrganisationByHPIO(ctx, hpio)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Message{}, fmt.Errorf("sender %s is not hosted by this provider (add it with portal org add)", o.From)
 	}
