@@ -187,8 +187,8 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		servers = append(servers, smd)
 		fmt.Fprintf(env.Stdout, "SMD endpoint (mutual TLS) at %s\n", cfg.SMD.URL)
 	}
-	if addr := env.Getenv("PORTAL_DEBUG_ADDR"); addr != "" {
-		// Go's profiler, for measuring the pipeline; loopback only.
+	if addr := cfg.DebugAddr; addr != "" {
+		// Go's profiler, for measuring the pipeline; loopback only (config).
 		d, err := listen(addr, "PORTAL_DEBUG_ADDR", newServer(debugHandler(), log), "", "")
 		if err != nil {
 			closeAll()

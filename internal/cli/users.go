@@ -298,22 +298,15 @@ func runOrgSettings(ctx context.Context, env Env, args []string) error {
 				return usageError{"--require-totp must be true or false"}
 			}
 		}
+		// The operator flag is applied after the other settings are
+		// validated and saved, so a refused flag changes nothing.
+		var operatorOn *bool
 		if set["operator"] {
 			if *operator != "true" && *operator != "false" {
 				return usageError{"--operator must be true or false"}
 			}
 			on := *operator == "true"
-			err := st.WithTx(ctx, func(tx *store.Store) error {
-				if err := tx.SetOperator(ctx, o.ID, on); err != nil {
-					return err
-				}
-				return tx.Audit(ctx, store.AuditEvent{OrganisationID: o.ID, Action: "org.operator_changed",
-					Detail: map[string]string{"operator": *operator, "by": "cli"}})
-			})
-			if err != nil {
-				return err
-			}
-			o.Operator = on
+			operatorOn = &on
 			delete(set, "operator")
 		}
 		if len(set) > 1 {
@@ -327,6 +320,19 @@ func runOrgSettings(ctx context.Context, env Env, args []string) error {
 					"ReceivingFacility": "--receiving-facility", "Categories": "--category", "DeliveryMode": "--delivery"})}
 			}
 			o = updated
+		}
+		if operatorOn != nil {
+			err := st.WithTx(ctx, func(tx *store.Store) error {
+				if err := tx.SetOperator(ctx, o.ID, *operatorOn); err != nil {
+					return err
+				}
+				return tx.Audit(ctx, store.AuditEvent{OrganisationID: o.ID, Action: "org.operator_changed",
+					Detail: map[string]string{"operator": *operator, "by": "cli"}})
+			})
+			if err != nil {
+				return err
+			}
+			o.Operator = *operatorOn
 		}
 		return printOrgSettings(env, o)
 	})

@@ -79,6 +79,13 @@ func TestOrg_Settings(t *testing.T) {
 	if code, _, errOut := run(t, env, "org", "settings", "--org", org, "--operator=maybe"); code != 2 || !strings.Contains(errOut, "--operator") {
 		t.Fatalf("operator maybe: exit %d %s", code, errOut)
 	}
+	// A refused setting beside --operator changes nothing, the flag included.
+	if code, _, _ := run(t, env, "org", "settings", "--org", org, "--operator=true", "--postcode", "12"); code != 2 {
+		t.Fatalf("operator with a bad postcode: exit %d, want 2", code)
+	}
+	if _, out, _ := run(t, env, "org", "settings", "--org", org); !regexp.MustCompile(`Operator:\s+false`).MatchString(out) {
+		t.Fatalf("a refused command changed the operator flag:\n%s", out)
+	}
 	if code, _, errOut := run(t, env, "org", "settings", "--org", "8003620000000000"); code == 0 {
 		t.Fatalf("unknown organisation accepted: %s", errOut)
 	}

@@ -38,6 +38,8 @@ type Config struct {
 	// AuditVerifyEvery is how often worker processes re-verify the audit
 	// trail's hash chain (and once at start-up).
 	AuditVerifyEvery time.Duration
+	// DebugAddr, if set, serves Go's profiler (no sign-in): loopback only.
+	DebugAddr string
 }
 
 // HTTP configures the browser-facing listener.
@@ -111,6 +113,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SecretKeyFile:    p.str("PORTAL_SECRET_KEY_FILE", ""),
 		FHIRRemotes:      p.list("PORTAL_FHIR_REMOTES"),
 		AuditVerifyEvery: p.duration("PORTAL_AUDIT_VERIFY_EVERY", time.Hour),
+		DebugAddr:        p.str("PORTAL_DEBUG_ADDR", ""),
 		HTTP: HTTP{
 			Addr:           p.str("PORTAL_HTTP_ADDR", "127.0.0.1:8080"),
 			BaseURL:        p.str("PORTAL_BASE_URL", ""),
@@ -227,6 +230,11 @@ func (c Config) validate() []error {
 	if c.AuditVerifyEvery < time.Minute {
 		bad("PORTAL_AUDIT_VERIFY_EVERY", "must be at least 1m")
 	}
+	if c.DebugAddr != "" {
+		if ap, err := netip.ParseAddrPort(c.DebugAddr); err != nil || !ap.Addr().IsLoopback() {
+			bad("PORTAL_DEBUG_ADDR", "must be a loopback host:port such as 127.0.0.1:6060: the profiler has no sign-in (got %q)", c.DebugAddr)
+		}
+	}
 	if c.SMD.Workers < 1 || c.SMD.Workers > 1000 {
 		bad("PORTAL_WORKERS", "must be between 1 and 1000")
 	}
@@ -328,6 +336,7 @@ func (c Config) Redacted() []string {
 		"PORTAL_JOB_TIMEOUT=" + c.SMD.JobTimeout.String(),
 		"PORTAL_FHIR_REMOTES=" + strings.Join(c.FHIRRemotes, ","),
 		"PORTAL_AUDIT_VERIFY_EVERY=" + c.AuditVerifyEvery.String(),
+		"PORTAL_DEBUG_ADDR=" + c.DebugAddr,
 		"PORTAL_SESSION_IDLE_TIMEOUT=" + c.Session.IdleTimeout.String(),
 		"PORTAL_SESSION_MAX_AGE=" + c.Session.AbsoluteTimeout.String(),
 		"PORTAL_LOGIN_MAX_FAILURES=" + strconv.Itoa(c.Login.MaxFailures),

@@ -127,3 +127,15 @@ func TestLoad_FHIRRemotes(t *testing.T) {
 		}
 	}
 }
+
+// The profiler has no sign-in: it may only listen on loopback.
+func TestLoad_DebugAddrLoopbackOnly(t *testing.T) {
+	if c, err := Load(env(map[string]string{"PORTAL_DEBUG_ADDR": "127.0.0.1:6060"})); err != nil || c.DebugAddr != "127.0.0.1:6060" {
+		t.Errorf("loopback: %q %v", c.DebugAddr, err)
+	}
+	for _, bad := range []string{"0.0.0.0:6060", "192.0.2.1:6060", "localhost:6060", ":6060"} {
+		if _, err := Load(env(map[string]string{"PORTAL_DEBUG_ADDR": bad})); err == nil || !strings.Contains(err.Error(), "PORTAL_DEBUG_ADDR") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

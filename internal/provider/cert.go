@@ -282,6 +282,9 @@ func chainToAnchor(cert *x509.Certificate, cas, roots []*x509.Certificate, now t
 		return nil, errors.New("its chain does not verify")
 	}
 	c := chains[0]
+	if len(c) < 2 {
+		return nil, nil // cert is itself a trust anchor: no intermediates
+	}
 	return c[1 : len(c)-1], nil
 }
 
