@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/opensmd/portal/internal/provider"
 	"github.com/opensmd/portal/internal/store"
 )
 
@@ -20,13 +21,14 @@ type Category struct {
 // Categories are the service categories the portal can open, in the order
 // the settings page lists them.
 var Categories = []Category{
-	{"http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-REF-SIMPLIFIED-201706", "Referral (HL7 v2 simplified REF^I12)"},
-	{"http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-REF-SIMPLIFIED-201706/RRI", "Referral response (HL7 v2 RRI^I12)"},
-	{"http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-ORU-201701", "Results and reports (HL7 v2 ORU^R01)"},
-	{"http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-ACK-201701", "Acknowledgement (HL7 v2 ACK)"},
-	{"http://ns.electronichealth.net.au/er/sc/deliver/hl7Mdm/2012", "eReferral (CDA in HL7 MDM^T02)"},
-	{"http://ns.electronichealth.net.au/sl/sc/deliver/hl7Mdm/2012", "Specialist letter (CDA in HL7 MDM^T02)"},
-	{"http://ns.electronichealth.net.au/ds/sc/deliver/hl7Mdm/2012", "Discharge summary (CDA in HL7 MDM^T02)"},
+	{provider.CategoryReferral, "Referral (HL7 v2 simplified REF^I12)"},
+	{provider.CategoryReferralResponse, "Referral response (HL7 v2 RRI^I12)"},
+	{provider.CategoryReport, "Results and reports (HL7 v2 ORU^R01)"},
+	{provider.CategoryACK, "Acknowledgement (HL7 v2 ACK)"},
+	{provider.CategoryReadACK, "Read acknowledgement (HL7 v2 ACK)"},
+	{provider.CategoryEReferralMDM, "eReferral (CDA in HL7 MDM^T02)"},
+	{provider.CategorySpecialistMDM, "Specialist letter (CDA in HL7 MDM^T02)"},
+	{provider.CategoryDischargeMDM, "Discharge summary (CDA in HL7 MDM^T02)"},
 }
 
 // States are the Australian states and territories an address may name.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/opensmd/portal/internal/pipeline"
+	"github.com/opensmd/portal/internal/provider"
 	"github.com/opensmd/portal/internal/secretbox"
 	"github.com/opensmd/portal/internal/store"
 )
@@ -26,16 +27,17 @@ import (
 const sealPurpose = "mailbox"
 
 // Service categories (SMD serviceCategory; also FHIR Endpoint payload
-// types) of what the portal sends and opens (SMD.md §3.1).
+// types) of what the portal sends and opens (SMD.md §3.1): the provider
+// package's, named for the mailbox.
 const (
-	CategoryReferral         = "http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-REF-SIMPLIFIED-201706"
-	CategoryReferralResponse = "http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-REF-SIMPLIFIED-201706/RRI"
-	CategoryReport           = "http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-ORU-201701"
-	CategoryAck              = "http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-ACK-201701"
-	CategoryReadAck          = "http://ns.hl7.org.au/hl7v2/profiles/HL7AU-OO-ACK-READ-202001"
-	CategoryEReferralMDM     = "http://ns.electronichealth.net.au/er/sc/deliver/hl7Mdm/2012"
-	CategorySpecialistLetter = "http://ns.electronichealth.net.au/sl/sc/deliver/hl7Mdm/2012"
-	CategoryDischargeSummary = "http://ns.electronichealth.net.au/ds/sc/deliver/hl7Mdm/2012"
+	CategoryReferral         = provider.CategoryReferral
+	CategoryReferralResponse = provider.CategoryReferralResponse
+	CategoryReport           = provider.CategoryReport
+	CategoryAck              = provider.CategoryACK
+	CategoryReadAck          = provider.CategoryReadACK
+	CategoryEReferralMDM     = provider.CategoryEReferralMDM
+	CategorySpecialistLetter = provider.CategorySpecialistMDM
+	CategoryDischargeSummary = provider.CategoryDischargeMDM
 	CategoryHL7Ack2012       = "http://ns.electronichealth.net.au/ack/sc/deliver/hl7Ack/2012"
 )
 
