@@ -286,9 +286,13 @@ func (h *Handler) importDirectory(c echo.Context) error {
 		p.Warnings = append(p.Warnings, w.String())
 	}
 	res, err := provider.ImportDirectory(ctx, h.store, d, auditActor(c), "upload")
-	if err != nil {
-		p.Problems = importProblems(err)
+	var ie *provider.ImportError
+	switch {
+	case errors.As(err, &ie):
+		p.Problems = ie.Lines()
 		return h.render(c, http.StatusUnprocessableEntity, pages.DirectoryImport(p))
+	case err != nil:
+		return err
 	}
 	if _, err := provider.SyncHostedListings(ctx, h.store); err != nil {
 		return err
@@ -296,18 +300,4 @@ func (h *Handler) importDirectory(c echo.Context) error {
 	p.Done = true
 	p.Entries, p.Listings, p.Removed = len(res.Entries), len(res.Listings), int(res.Removed)
 	return h.render(c, http.StatusOK, pages.DirectoryImport(p))
-}
-
-// importProblems lists ImportDirectory's error, which is the problem
-// report: one problem per indented line after the first.
-func importProblems(err error) []string {
-	lines := strings.Split(err.Error(), "\n")
-	var out []string
-	for _, l := range lines[1:] {
-		out = append(out, strings.TrimSpace(l))
-	}
-	if len(out) == 0 {
-		out = []string{strings.TrimPrefix(lines[0], "directory import: ")}
-	}
-	return out
 }

@@ -268,8 +268,12 @@ func (h *Handler) addRemote(c echo.Context) error {
 		return fail(http.StatusConflict, r.host, problems...)
 	}
 	res, err := provider.ImportDirectory(ctx, h.store, d, auditActor(c), "remote "+r.host)
-	if err != nil {
-		return fail(http.StatusUnprocessableEntity, r.host, importProblems(err)...)
+	var ie *provider.ImportError
+	switch {
+	case errors.As(err, &ie):
+		return fail(http.StatusUnprocessableEntity, r.host, ie.Lines()...)
+	case err != nil:
+		return err
 	}
 	if _, err := provider.SyncHostedListings(ctx, h.store); err != nil {
 		return err

@@ -17,6 +17,28 @@ import (
 // AuditDirectoryImported is the audit action recorded by ImportDirectory.
 const AuditDirectoryImported = "directory.imported"
 
+// ImportError is a bundle ImportDirectory refused: nothing was imported.
+// Other errors (the database's) are the portal's, not the bundle's.
+type ImportError struct {
+	Problems []string // one line each
+	Empty    bool     // nothing in it to import
+}
+
+func (e *ImportError) Error() string {
+	if e.Empty {
+		return "directory import: the bundle has no SMD endpoint, practitioner role, service or organisation to import"
+	}
+	return fmt.Sprintf("directory import: nothing imported; %d problem(s):\n  %s", len(e.Problems), strings.Join(e.Problems, "\n  "))
+}
+
+// Lines are the problems for a person to fix, one per line.
+func (e *ImportError) Lines() []string {
+	if e.Empty {
+		return []string{"The bundle has no SMD endpoint, practitioner role, service or organisation to import."}
+	}
+	return e.Problems
+}
+
 // ImportResult is what one directory import wrote.
 type ImportResult struct {
 	Entries  []store.DirectoryEntry
@@ -68,10 +90,10 @@ func ImportDirectory(ctx context.Context, st *store.Store, d *fhirpd.Directory, 
 	listings, lp := importListings(d, targets)
 	problems = append(problems, lp...)
 	if len(problems) > 0 {
-		return ImportResult{}, fmt.Errorf("directory import: nothing imported; %d problem(s):\n  %s", len(problems), strings.Join(problems, "\n  "))
+		return ImportResult{}, &ImportError{Problems: problems}
 	}
 	if len(rows) == 0 && len(listings) == 0 {
-		return ImportResult{}, errors.New("directory import: the bundle has no SMD endpoint, practitioner role, service or organisation to import")
+		return ImportResult{}, &ImportError{Empty: true}
 	}
 	var out ImportResult
 	err := st.WithTx(ctx, func(tx *store.Store) error {

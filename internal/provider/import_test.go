@@ -80,8 +80,9 @@ func TestImportDirectory_AllOrNothing(t *testing.T) {
 		}
 	}
 	_, err = provider.ImportDirectory(ctx, st, d, provider.Actor{}, "test")
-	if err == nil || !strings.Contains(err.Error(), "nothing imported") || !strings.Contains(err.Error(), "service category") {
-		t.Fatalf("import = %v, want a problem report", err)
+	var ie *provider.ImportError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "nothing imported") || !strings.Contains(strings.Join(ie.Lines(), "\n"), "service category") {
+		t.Fatalf("import = %v, want a problem report (ImportError)", err)
 	}
 	if _, err := st.DirectoryEntryByOrgURI(ctx, "http://ns.electronichealth.net.au/id/hi/hpio/1.0/8003620000000013"); err == nil {
 		t.Fatal("the usable GP entry was imported although the import failed")
