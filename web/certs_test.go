@@ -228,7 +228,7 @@ func TestCertificates_OrgIsolation(t *testing.T) {
 	if p := brA.post("/dashboard", "/admin/notifications/"+notes[0].ID+"/dismiss", url.Values{"back": {"/dashboard"}}); p.status != http.StatusSeeOther || p.location != "/dashboard" {
 		t.Fatalf("A dismisses: %d to %q", p.status, p.location)
 	}
-	if left, _ := b.store.OpenNotifications(ctx, orgA.ID); len(left) != 0 {
+	if left, err := b.store.OpenNotifications(ctx, orgA.ID); err != nil || len(left) != 0 {
 		t.Fatal("notification still open after dismissing")
 	}
 }
@@ -417,7 +417,10 @@ func TestTrust_UploadAnchorCRLAndRemove(t *testing.T) {
 	if code, _ := fault.CodeOf(kr.Trust().CheckSigner(revoked, provider.OrgURI(org), time.Now())); code != fault.BadCertificateTransmitted {
 		t.Fatalf("revoked signer on receipt: %q, want badCertificateTransmitted", code)
 	}
-	anchors, _ := b.store.TrustAnchors(ctx)
+	anchors, err := b.store.TrustAnchors(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	path := "/admin/trust/" + anchors[0].ID + "/remove"
 	if p := br.get(path); p.status != http.StatusOK || !strings.Contains(p.body, `name="confirm"`) {
 		t.Fatalf("confirmation page: %d", p.status)
@@ -446,14 +449,16 @@ func TestTrust_UploadAnchorCRLAndRemove(t *testing.T) {
 		strings.Contains(p.body, `action="/admin/trust"`) {
 		t.Fatalf("tenant's trust page: %d, read-only notice or add form wrong", p.status)
 	}
-	anchors, _ = b.store.TrustAnchors(ctx)
+	if anchors, err = b.store.TrustAnchors(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if p := tenant.postFile("/admin/trust", "/admin/trust", nil, map[string][]byte{"ca_file": ca.Cert.Raw}); p.status != http.StatusForbidden {
 		t.Fatalf("tenant adds a trust anchor: %d, want 403", p.status)
 	}
 	if p := tenant.postFile("/admin/trust", "/admin/trust/crls", nil, map[string][]byte{"crl_file": crlPEM}); p.status != http.StatusForbidden {
 		t.Fatalf("tenant uploads a CRL: %d, want 403", p.status)
 	}
-	if after, _ := b.store.TrustAnchors(ctx); len(after) != len(anchors) {
+	if after, err := b.store.TrustAnchors(ctx); err != nil || len(after) != len(anchors) {
 		t.Fatalf("tenant changed the trust store: %d anchors, was %d", len(after), len(anchors))
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -163,12 +162,8 @@ func (h *Handler) previewDraft(c echo.Context, d mailbox.Draft, errs map[string]
 // previewMessage shows a draft the way the inbox shows what it received.
 func (h *Handler) previewMessage(p mailbox.Preview) pages.MessageProps {
 	s, f := p.Summary, p.Draft.Form
-	m := pages.MessageProps{ID: p.Draft.ID, Patient: patientName(s.Patient), Sex: sexText(s.Patient.Sex),
-		Medicare: s.Patient.Medicare, IHI: s.Patient.IHI, From: s.From, Subject: s.Subject, Kind: f.Kind,
-		Urgency: f.Urgency, Text: strings.TrimSpace(f.Clinical)}
-	if dob, err := time.Parse("2006-01-02", s.Patient.DOB); err == nil {
-		m.DOB, m.Age = dob.Format("2 Jan 2006"), age(dob, h.now())
-	}
+	m := h.bannerProps(s)
+	m.ID, m.From, m.Subject, m.Kind, m.Urgency, m.Text = p.Draft.ID, s.From, s.Subject, f.Kind, f.Urgency, strings.TrimSpace(f.Clinical)
 	switch f.Kind {
 	case store.KindReferral:
 		m.Referrer, m.ReferredTo, m.Reason = orText(p.Referrer.DisplayName, "—"), s.To, strings.TrimSpace(f.Reason)

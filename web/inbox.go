@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -215,20 +214,16 @@ func (h *Handler) messageProps(c echo.Context, r mailbox.Received) (pages.Messag
 		return pages.MessageProps{}, err
 	}
 	s, d := r.Summary, r.Doc
-	p := pages.MessageProps{ID: d.MessageID, Patient: patientName(s.Patient), Sex: sexText(s.Patient.Sex),
-		Medicare: s.Patient.Medicare, IHI: s.Patient.IHI, From: orText(s.From, r.Msg.SenderOrgURI),
-		Subject: orText(s.Subject, "(no subject)"), Kind: d.Kind, Urgency: s.Urgency, Received: when(r.Msg.CreatedAt),
-		Text: r.Text, AttachmentProblem: r.AttachmentProblem, NotHL7: r.HL7 == nil, PayloadType: r.Msg.PayloadType,
-		ClinicalStatus: d.ClinicalStatus, ClinicalDetail: d.ClinicalDetail, Archived: d.ArchivedAt != nil,
-		AnswerCode: r.AnswerCode, AnswerControlID: r.AnswerControlID, AnswerText: r.AnswerText,
-		CanRespond: d.Kind == store.KindReferral && r.HL7 != nil &&
-			(d.ClinicalStatus == "" || d.ClinicalStatus == store.ClinicalMoreInfo),
-		CanReply:   r.HL7 != nil && (d.Kind == store.KindReferral || d.Kind == store.KindReport || d.Kind == store.KindCDA),
-		CanForward: d.Kind != store.KindAck && d.Kind != store.KindReadAck && d.Kind != store.KindReferralResponse,
-		Errors:     map[string]string{}}
-	if dob, err := time.Parse("2006-01-02", s.Patient.DOB); err == nil {
-		p.DOB, p.Age = dob.Format("2 Jan 2006"), age(dob, h.now())
-	}
+	p := h.bannerProps(s)
+	p.ID, p.From, p.Subject = d.MessageID, orText(s.From, r.Msg.SenderOrgURI), orText(s.Subject, "(no subject)")
+	p.Kind, p.Urgency, p.Received, p.Text = d.Kind, s.Urgency, when(r.Msg.CreatedAt), r.Text
+	p.AttachmentProblem, p.NotHL7, p.PayloadType = r.AttachmentProblem, r.HL7 == nil, r.Msg.PayloadType
+	p.ClinicalStatus, p.ClinicalDetail, p.Archived = d.ClinicalStatus, d.ClinicalDetail, d.ArchivedAt != nil
+	p.AnswerCode, p.AnswerControlID, p.AnswerText = r.AnswerCode, r.AnswerControlID, r.AnswerText
+	p.CanRespond = d.Kind == store.KindReferral && r.HL7 != nil && (d.ClinicalStatus == "" || d.ClinicalStatus == store.ClinicalMoreInfo)
+	p.CanReply = r.HL7 != nil && (d.Kind == store.KindReferral || d.Kind == store.KindReport || d.Kind == store.KindCDA)
+	p.CanForward = d.Kind != store.KindAck && d.Kind != store.KindReadAck && d.Kind != store.KindReferralResponse
+	p.Errors = map[string]string{}
 	if d.ClinicalAt != nil {
 		p.ClinicalAt = when(*d.ClinicalAt)
 	}
@@ -368,9 +363,6 @@ func (h *Handler) showSource(c echo.Context) error {
 		return err
 	}
 	text := strings.ToValidUTF8(string(r.Payload), "\uFFFD")
-	if !utf8.ValidString(text) {
-		text = ""
-	}
 	lines := strings.FieldsFunc(text, func(r rune) bool { return r == '\r' || r == '\n' })
 	return h.render(c, http.StatusOK, pages.MessageSource(pages.SourceProps{ID: r.Doc.MessageID,
 		Subject: orText(r.Summary.Subject, "message"), Lines: lines}))

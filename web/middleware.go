@@ -70,11 +70,12 @@ const ctxBanners ctxKey = "banners"
 // expiryBanner warns administrators on every page when their
 // organisation's active certificate expires within six weeks (urgent
 // within one), and records the matching notification the first time.
-// Only GET pages are checked: they are what shows a banner.
+// Only whole GET pages are checked: they are what shows a banner (htmx
+// fragments and background polls are not).
 func (h *Handler) expiryBanner(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		u, ok := currentUser(c)
-		if !ok || u.Role != store.RoleAdmin || c.Request().Method != http.MethodGet {
+		if !ok || u.Role != store.RoleAdmin || c.Request().Method != http.MethodGet || c.Request().Header.Get("HX-Request") == "true" {
 			return next(c)
 		}
 		ctx := c.Request().Context()
