@@ -146,14 +146,7 @@ func isTimeout(err error) bool {
 
 // Rows lists the active practitioner roles of d, sorted by name.
 func Rows(d *fhirpd.Directory) []Row {
-	byEndpoint := map[string]fhirpd.Target{}
-	byOrg := map[string]fhirpd.Target{}
-	for _, t := range d.SMDTargets() {
-		byEndpoint[t.EndpointID] = t
-		if e := d.Endpoints[t.EndpointID]; e != nil && e.ManagingOrganization != "" {
-			byOrg[e.ManagingOrganization] = t
-		}
-	}
+	routes := d.Routes(d.SMDTargets())
 	var out []Row
 	for _, r := range d.PractitionerRoles {
 		if !r.Active {
@@ -175,15 +168,7 @@ func Rows(d *fhirpd.Directory) []Row {
 				break
 			}
 		}
-		t, ok := fhirpd.Target{}, false
-		for _, id := range r.Endpoints {
-			if t, ok = byEndpoint[id]; ok {
-				break
-			}
-		}
-		if !ok {
-			t, ok = byOrg[r.Organization]
-		}
+		t, ok := routes.For(r.Endpoints, r.Organization)
 		switch {
 		case ok:
 			row.OrgURI, row.Reachable, row.PayloadTypes = t.OrgURI, t.Cert != nil, t.PayloadTypes

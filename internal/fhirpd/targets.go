@@ -2,6 +2,7 @@ package fhirpd
 
 import (
 	"crypto/x509"
+	"slices"
 	"sort"
 )
 
@@ -78,12 +79,12 @@ func (d *Directory) endpointOrg(e *Endpoint) *Organization {
 	}
 	orgs := map[string]bool{}
 	for _, r := range d.PractitionerRoles {
-		if r.Organization != "" && contains(r.Endpoints, e.ID) {
+		if r.Organization != "" && slices.Contains(r.Endpoints, e.ID) {
 			orgs[r.Organization] = true
 		}
 	}
 	for _, s := range d.HealthcareServices {
-		if s.Organization != "" && contains(s.Endpoints, e.ID) {
+		if s.Organization != "" && slices.Contains(s.Endpoints, e.ID) {
 			orgs[s.Organization] = true
 		}
 	}
@@ -100,7 +101,7 @@ func (d *Directory) reachable(endpointID string) ([]*Practitioner, []*Healthcare
 	seen := map[string]bool{}
 	var ps []*Practitioner
 	for _, r := range d.PractitionerRoles {
-		if !r.Active || r.Practitioner == "" || seen[r.Practitioner] || !contains(r.Endpoints, endpointID) {
+		if !r.Active || r.Practitioner == "" || seen[r.Practitioner] || !slices.Contains(r.Endpoints, endpointID) {
 			continue
 		}
 		seen[r.Practitioner] = true
@@ -108,7 +109,7 @@ func (d *Directory) reachable(endpointID string) ([]*Practitioner, []*Healthcare
 	}
 	var ss []*HealthcareService
 	for _, s := range d.HealthcareServices {
-		if contains(s.Endpoints, endpointID) {
+		if slices.Contains(s.Endpoints, endpointID) {
 			ss = append(ss, s)
 		}
 	}
@@ -117,11 +118,49 @@ func (d *Directory) reachable(endpointID string) ([]*Practitioner, []*Healthcare
 	return ps, ss
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
+// Routes finds the SMD target of a practitioner role or service.
+type Routes struct {
+	byEndpoint, byOrg map[string]Target
+}
+
+// Routes indexes targets (some or all of d's SMDTargets) by endpoint and
+// by organisation: the endpoint's managing organisation, else the one
+// organisation of the roles and services using it, else the organisation
+// whose HPI-O it addresses.
+func (d *Directory) Routes(targets []Target) Routes {
+	r := Routes{byEndpoint: map[string]Target{}, byOrg: map[string]Target{}}
+	for _, t := range targets {
+		r.byEndpoint[t.EndpointID] = t
+		e := d.Endpoints[t.EndpointID]
+		users := map[string]bool{} // organisations of the roles and services using e
+		for _, pr := range d.PractitionerRoles {
+			if pr.Organization != "" && slices.Contains(pr.Endpoints, e.ID) {
+				users[pr.Organization] = true
+			}
+		}
+		for _, hs := range d.HealthcareServices {
+			if hs.Organization != "" && slices.Contains(hs.Endpoints, e.ID) {
+				users[hs.Organization] = true
+			}
+		}
+		for id, o := range d.Organizations {
+			if e.ManagingOrganization == id || (e.ManagingOrganization == "" && len(users) == 1 && users[id]) ||
+				(o.HPIO != "" && t.OrgURI == HPIOURIPrefix+o.HPIO) {
+				r.byOrg[id] = t
+			}
 		}
 	}
-	return false
+	return r
+}
+
+// For is the target of a role or service with endpoints at organisation
+// orgID: one of its own endpoints, else its organisation's.
+func (r Routes) For(endpoints []string, orgID string) (Target, bool) {
+	for _, id := range endpoints {
+		if t, ok := r.byEndpoint[id]; ok {
+			return t, true
+		}
+	}
+	t, ok := r.byOrg[orgID]
+	return t, ok
 }

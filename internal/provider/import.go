@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 
@@ -143,40 +142,11 @@ func ImportDirectory(ctx context.Context, st *store.Store, d *fhirpd.Directory, 
 // roles and services onto listings (EntryID still unset), and lists what
 // cannot be stored.
 func importListings(d *fhirpd.Directory, targets map[string]fhirpd.Target) ([]store.Listing, []string) {
-	orgTarget := map[string]fhirpd.Target{} // organisation id → its SMD target
+	ts := make([]fhirpd.Target, 0, len(targets))
 	for _, t := range targets {
-		e := d.Endpoints[t.EndpointID]
-		users := map[string]bool{} // organisations of the roles and services using e
-		for _, r := range d.PractitionerRoles {
-			if r.Organization != "" && slices.Contains(r.Endpoints, e.ID) {
-				users[r.Organization] = true
-			}
-		}
-		for _, s := range d.HealthcareServices {
-			if s.Organization != "" && slices.Contains(s.Endpoints, e.ID) {
-				users[s.Organization] = true
-			}
-		}
-		for id, o := range d.Organizations {
-			// As fhirpd.SMDTargets: the managing organisation, else the
-			// one organisation of the roles and services using it.
-			if e.ManagingOrganization == id || (e.ManagingOrganization == "" && len(users) == 1 && users[id]) ||
-				(o.HPIO != "" && t.OrgURI == fhirpd.HPIOURIPrefix+o.HPIO) {
-				orgTarget[id] = t
-			}
-		}
+		ts = append(ts, t)
 	}
-	// target picks the SMD endpoint of a role or service: one of its own,
-	// else its organisation's.
-	target := func(endpoints []string, orgID string) (fhirpd.Target, bool) {
-		for _, id := range endpoints {
-			if t, ok := targets[id]; ok {
-				return t, true
-			}
-		}
-		t, ok := orgTarget[orgID]
-		return t, ok
-	}
+	target := d.Routes(ts).For
 	var out []store.Listing
 	var problems []string
 	add := func(l store.Listing, t fhirpd.Target, reachable bool) {
@@ -199,7 +169,7 @@ func importListings(d *fhirpd.Directory, targets map[string]fhirpd.Target) ([]st
 		l := store.Listing{Kind: store.ListingOrganisation, Name: o.Name, OrgName: o.Name, HPIO: o.HPIO,
 			Phone: o.Phone, SourceRef: "Organization/" + id}
 		setAddress(&l, o.Address)
-		t, ok := orgTarget[id]
+		t, ok := target(nil, id)
 		if !ok && o.HPIO != "" {
 			l.OrgURI = fhirpd.HPIOURIPrefix + o.HPIO // known, but not reachable by SMD
 		}
