@@ -43,7 +43,7 @@ func (p *Provider) conn(ctx context.Context) (*database, error) {
 	if p.db != nil {
 		return p.db, nil
 	}
-	cfg, err := config.Load(getenv(p.env))
+	cfg, err := config.Load(getenv(p.environ()))
 	if err != nil {
 		return nil, err
 	}

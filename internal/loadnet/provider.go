@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,7 +50,8 @@ type Provider struct {
 	net    *Network
 	spec   ProviderSpec
 	tlsDir string
-	env    []string // the serve process's settings
+	envMu  sync.Mutex
+	env    []string // the serve process's settings (envMu)
 
 	mu   sync.Mutex
 	proc *process
@@ -147,7 +149,7 @@ func (p *Provider) launch(ctx context.Context, name, marker string, args ...stri
 	fmt.Fprintf(logf, "--- loadnet: starting %s at %s\n", name, time.Now().Format(time.RFC3339Nano))
 	ready := make(chan struct{})
 	cmd := exec.Command(p.net.opts.Binary, args...)
-	cmd.Env = append(baseEnv(), p.env...)
+	cmd.Env = append(baseEnv(), p.environ()...)
 	cmd.Stdout = &watchWriter{w: logf, marker: []byte(marker), ready: ready}
 	cmd.Stderr = logf
 	cmd.WaitDelay = 5 * time.Second
@@ -269,9 +271,16 @@ func (p *Provider) signalLocked(sig syscall.Signal) (*process, error) {
 // settings win): for what is known only once the network runs, such as
 // another provider's address.
 func (p *Provider) Setenv(kv ...string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.envMu.Lock()
+	defer p.envMu.Unlock()
 	p.env = append(p.env, kv...)
+}
+
+// environ is a copy of the provider's settings.
+func (p *Provider) environ() []string {
+	p.envMu.Lock()
+	defer p.envMu.Unlock()
+	return slices.Clone(p.env)
 }
 
 // Restart stops the provider if it runs, then starts it again with the

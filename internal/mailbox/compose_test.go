@@ -380,7 +380,9 @@ func TestDrafts_AuthorAndOrganisationOnly(t *testing.T) {
 		t.Fatalf("draft %+v %v", d, err)
 	}
 	var enc []byte
-	_ = c.n.pool.QueryRow(ctx, `SELECT form_enc FROM drafts WHERE id = $1`, id).Scan(&enc)
+	if err := c.n.pool.QueryRow(ctx, `SELECT form_enc FROM drafts WHERE id = $1`, id).Scan(&enc); err != nil || len(enc) == 0 {
+		t.Fatalf("stored draft: %d bytes, %v", len(enc), err)
+	}
 	if bytes.Contains(enc, []byte("Citizen")) {
 		t.Error("draft form stored in clear")
 	}

@@ -320,7 +320,9 @@ func TestDelivered_NoAckWhenNE(t *testing.T) {
 		t.Fatal(err)
 	}
 	var answers int
-	_ = b.pool.QueryRow(t.Context(), `SELECT count(*) FROM documents WHERE answers = $1`, recv.MessageID).Scan(&answers)
+	if err := b.pool.QueryRow(t.Context(), `SELECT count(*) FROM documents WHERE answers = $1`, recv.MessageID).Scan(&answers); err != nil {
+		t.Fatal(err)
+	}
 	if answers != 0 {
 		t.Errorf("%d answers queued to a message with MSH-16 NE", answers)
 	}

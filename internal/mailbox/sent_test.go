@@ -89,12 +89,12 @@ func TestSent_Timeline(t *testing.T) {
 		t.Fatalf("sent list %+v", list)
 	}
 	for _, q := range []SentQuery{{Patient: "nobody"}, {Recipient: "dental"}, {Status: store.StatusFailed}, {Status: SentOverdue}} {
-		if got, _ := a.mail.Sent(ctx, a.orgs[gpURI].ID, q, 10); len(got) != 0 {
-			t.Errorf("query %+v lists %d", q, len(got))
+		if got, err := a.mail.Sent(ctx, a.orgs[gpURI].ID, q, 10); err != nil || len(got) != 0 {
+			t.Errorf("query %+v lists %d (%v)", q, len(got), err)
 		}
 	}
-	if got, _ := b.mail.Sent(ctx, b.orgs[physioURI].ID, SentQuery{}, 10); len(got) != 0 {
-		t.Errorf("B's sent list shows %d items (its ACKs are not sent items)", len(got))
+	if got, err := b.mail.Sent(ctx, b.orgs[physioURI].ID, SentQuery{}, 10); err != nil || len(got) != 0 {
+		t.Errorf("B's sent list shows %d items (its ACKs are not sent items), %v", len(got), err)
 	}
 
 	recv := b.inbox(t, physioURI, 1)[0]
