@@ -70,7 +70,16 @@ func (s *Service) record(ctx context.Context, tx *store.Store, m store.Message, 
 	if d.Kind == store.KindOther || msg.WantsNoAck() {
 		return d.Kind, nil
 	}
-	return d.Kind, s.acknowledge(ctx, tx, m, msg)
+	var refused *pipeline.RefusedError
+	if err := s.acknowledge(ctx, tx, m, msg); errors.As(err, &refused) {
+		// The message is delivered all the same: an ACK that cannot go
+		// back (say the organisation's signing certificate has lapsed) must
+		// not cost the referral. Nothing was written for it.
+		s.log.WarnContext(ctx, "Application ACK not queued", "message_id", m.ID, "error", err)
+	} else if err != nil {
+		return "", err
+	}
+	return d.Kind, nil
 }
 
 func (s *Service) insertReceived(ctx context.Context, tx *store.Store, d store.Document, sum Summary) error {

@@ -62,3 +62,27 @@ func TestReplies_FailedThenRetried(t *testing.T) {
 		t.Errorf("%d retry audit events, want 1", audited)
 	}
 }
+
+// A referral whose ACK cannot be queued (the receiving organisation has
+// no certificate it may sign with yet) is still delivered to the inbox:
+// the missing ACK must not cost the message.
+func TestDelivered_WithoutAckWhenTheReceiverCannotSign(t *testing.T) {
+	a, b := newNodes(t)
+	ctx := t.Context()
+	physio := b.orgs[physioURI].ID
+	// Its only key becomes active tomorrow: it still decrypts, but no
+	// longer signs.
+	if _, err := b.pool.Exec(ctx, `UPDATE org_keys SET active_from = now() + interval '1 day' WHERE organisation_id = $1`, physio); err != nil {
+		t.Fatal(err)
+	}
+	b.p.ReloadKeys()
+	a.send(t, gpURI, physioURI, CategoryReferral, store.KindReferral, "REF-NOSIGN-1", referral(t, gpURI, physioURI, "REF-NOSIGN-1"))
+	recv := b.inbox(t, physioURI, 1)[0]
+	if recv.HL7ControlID != "REF-NOSIGN-1" {
+		t.Fatalf("received %+v", recv.Document)
+	}
+	replies, err := b.mail.Replies(ctx, physio, recv.MessageID)
+	if err != nil || len(replies) != 0 {
+		t.Errorf("replies %+v, %v; want none (the ACK could not be signed)", replies, err)
+	}
+}

@@ -49,45 +49,21 @@ func (p *Pipeline) Submit(ctx context.Context, o Outbound) (store.Message, error
 	return m, err
 }
 
+// RefusedError is a message SubmitTx would not queue (the sender is not
+// hosted or cannot sign, an address is malformed, the payload is empty or
+// too large). Nothing was written, so the caller's transaction can go on.
+type RefusedError struct{ Err error }
+
+func (e *RefusedError) Error() string { return e.Err.Error() }
+func (e *RefusedError) Unwrap() error { return e.Err }
+
 // SubmitTx is Submit within the caller's transaction tx, so what the
 // caller records about the message (its clinical document, an audit event)
 // commits or rolls back with the message and its send job.
 func (p *Pipeline) SubmitTx(ctx context.Context, tx *store.Store, o Outbound) (store.Message, error) {
-	hpio, err := provider.HPIOFromURI(o.From)
+	org, err := p.checkOutbound(ctx, tx, &o)
 	if err != nil {
-		return store.Message{}, fmt.Errorf("sender: %w", err)
-	}
-	// Through tx: a second pool connection per submit, while tx holds one,
-	// could starve the pool under load (and would not see tx's writes).
-	org, err := tx.OrganisationByHPIO(ctx, hpio)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Message{}, fmt.Errorf("sender %s is not hosted by this provider (add it with portal org add)", o.From)
-	}
-	if err != nil {
-		return store.Message{}, err
-	}
-	kr, err := p.keyring(ctx)
-	if err != nil {
-		return store.Message{}, err
-	}
-	if _, err := kr.Signer(org.ID, p.now()); err != nil {
-		return store.Message{}, fmt.Errorf("sender %s has no valid signing certificate: %w", o.From, err)
-	}
-	if err := checkURI("receiver", o.To); err != nil {
-		return store.Message{}, err
-	}
-	if err := checkURI("service category", o.Category); err != nil {
-		return store.Message{}, err
-	}
-	if len(o.Payload) == 0 {
-		return store.Message{}, errors.New("the payload is empty")
-	}
-	// base64 grows the payload by a third; leave room for the envelope.
-	if limit := p.cfg.MaxBytes*7/10 - 64<<10; int64(len(o.Payload)) > limit {
-		return store.Message{}, fmt.Errorf("the payload is %d bytes; the limit is %d", len(o.Payload), limit)
-	}
-	if o.PayloadType == "" {
-		o.PayloadType = sniff(o.Payload)
+		return store.Message{}, &RefusedError{err}
 	}
 	expiry := o.Expiry
 	if expiry <= 0 {
@@ -110,6 +86,48 @@ func (p *Pipeline) SubmitTx(ctx context.Context, tx *store.Store, o Outbound) (s
 	}
 	m.CreatedAt = now
 	return m, nil
+}
+
+// checkOutbound finds o's sender and checks that o can be sent, filling
+// in its payload type; it writes nothing.
+func (p *Pipeline) checkOutbound(ctx context.Context, tx *store.Store, o *Outbound) (store.Organisation, error) {
+	hpio, err := provider.HPIOFromURI(o.From)
+	if err != nil {
+		return store.Organisation{}, fmt.Errorf("sender: %w", err)
+	}
+	// Through tx: a second pool connection per submit, while tx holds one,
+	// could starve the pool under load (and would not see tx's writes).
+	org, err := tx.OrganisationByHPIO(ctx, hpio)
+	if errors.Is(err, store.ErrNotFound) {
+		return org, fmt.Errorf("sender %s is not hosted by this provider (add it with portal org add)", o.From)
+	}
+	if err != nil {
+		return org, err
+	}
+	kr, err := p.keyring(ctx)
+	if err != nil {
+		return org, err
+	}
+	if _, err := kr.Signer(org.ID, p.now()); err != nil {
+		return org, fmt.Errorf("sender %s has no valid signing certificate: %w", o.From, err)
+	}
+	if err := checkURI("receiver", o.To); err != nil {
+		return org, err
+	}
+	if err := checkURI("service category", o.Category); err != nil {
+		return org, err
+	}
+	if len(o.Payload) == 0 {
+		return org, errors.New("the payload is empty")
+	}
+	// base64 grows the payload by a third; leave room for the envelope.
+	if limit := p.cfg.MaxBytes*7/10 - 64<<10; int64(len(o.Payload)) > limit {
+		return org, fmt.Errorf("the payload is %d bytes; the limit is %d", len(o.Payload), limit)
+	}
+	if o.PayloadType == "" {
+		o.PayloadType = sniff(o.Payload)
+	}
+	return org, nil
 }
 
 func checkURI(what, s string) error {
