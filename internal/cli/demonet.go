@@ -154,8 +154,14 @@ func loadDemoNetwork(ctx context.Context, st *store.Store, master []byte, dataDi
 var errDemoLoaded = errors.New("the demo network is already loaded")
 
 // seedDemoNetwork stores the DEMO CA as a trust anchor and the three
-// organisations with their keys, profiles and users.
+// organisations with their keys, profiles and users, all in one
+// transaction: a load cut short leaves the portal empty, so it can be
+// loaded again.
 func seedDemoNetwork(ctx context.Context, st *store.Store, master []byte, ca *pki.CA) error {
+	return st.WithTx(ctx, func(st *store.Store) error { return seedDemo(ctx, st, master, ca) })
+}
+
+func seedDemo(ctx context.Context, st *store.Store, master []byte, ca *pki.CA) error {
 	if _, err := provider.AddTrustAnchor(ctx, st, pki.EncodeCertPEM(ca.Cert)); err != nil {
 		return err
 	}
