@@ -37,8 +37,6 @@ type auditQuery struct {
 	Errors                       map[string]string
 }
 
-const dateLayout = "2006-01-02"
-
 // parseAuditQuery reads the filter from the query string. Dates are whole
 // days in the server's time zone; "to" is inclusive.
 func parseAuditQuery(c echo.Context) (auditQuery, store.AuditFilter) {
@@ -51,24 +49,7 @@ func parseAuditQuery(c echo.Context) (auditQuery, store.AuditFilter) {
 	if len(q.Text) > 200 {
 		q.Errors["q"] = "Keep the search text under 200 characters."
 	}
-	if q.From != "" {
-		t, err := time.ParseInLocation(dateLayout, q.From, time.Local)
-		if err != nil {
-			q.Errors["from"] = "Enter a date like 2026-03-31."
-		}
-		f.From = t
-	}
-	if q.To != "" {
-		t, err := time.ParseInLocation(dateLayout, q.To, time.Local)
-		if err != nil {
-			q.Errors["to"] = "Enter a date like 2026-03-31."
-		} else {
-			f.To = t.AddDate(0, 0, 1)
-		}
-	}
-	if q.Errors["from"] == "" && q.Errors["to"] == "" && !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
-		q.Errors["to"] = "The end date must not be before the start date."
-	}
+	f.From, f.To = parseDays(q.From, "from", q.To, "to", q.Errors)
 	q.Page, _ = strconv.Atoi(c.QueryParam("page"))
 	q.Page = max(q.Page, 1)
 	return q, f

@@ -66,16 +66,7 @@ func inboxFilters(c echo.Context) (pages.InboxProps, mailbox.InboxQuery) {
 		u, _ := currentUser(c)
 		mq.AssignedTo = u.ID
 	}
-	if d, ok := parseDate(p.Since, "since", p.Errors); ok {
-		mq.Since = d
-	}
-	if d, ok := parseDate(p.Before, "before", p.Errors); ok {
-		mq.Before = d.AddDate(0, 0, 1) // "to" includes the day
-	}
-	if !mq.Since.IsZero() && !mq.Before.IsZero() && !mq.Before.After(mq.Since) {
-		p.Errors["before"] = "The end date is before the start date."
-		mq.Before = time.Time{}
-	}
+	mq.Since, mq.Before = parseDays(p.Since, "since", p.Before, "before", p.Errors)
 	keep := url.Values{}
 	for _, k := range []string{"patient", "sender", "kind", "status", "assigned", "since", "before", "archived"} {
 		if v := q.Get(k); v != "" {
@@ -91,12 +82,28 @@ func parseDate(s, field string, errs map[string]string) (time.Time, bool) {
 	if s == "" {
 		return time.Time{}, false
 	}
-	d, err := time.ParseInLocation("2006-01-02", s, time.Local)
+	d, err := time.ParseInLocation(time.DateOnly, s, time.Local)
 	if err != nil {
 		errs[field] = "Enter a date like 2026-11-24."
 		return time.Time{}, false
 	}
 	return d, true
+}
+
+// parseDays reads a from–to filter of whole days (YYYY-MM-DD, server
+// time), the "to" day included: since is its first moment and before the
+// moment after it. Errors go under the fields' names; a range that ends
+// before it starts is refused on the "to" field.
+func parseDays(from, fromField, to, toField string, errs map[string]string) (since, before time.Time) {
+	since, _ = parseDate(from, fromField, errs)
+	if d, ok := parseDate(to, toField, errs); ok {
+		before = d.AddDate(0, 0, 1)
+	}
+	if !since.IsZero() && !before.IsZero() && !before.After(since) {
+		errs[toField] = "The end date is before the start date."
+		before = time.Time{}
+	}
+	return since, before
 }
 
 func (h *Handler) inboxRows(c echo.Context, q mailbox.InboxQuery) ([]pages.InboxRow, error) {
