@@ -7,7 +7,6 @@ import (
 
 	"github.com/opensmd/portal/internal/auditcheck"
 	"github.com/opensmd/portal/internal/auditexport"
-	"github.com/opensmd/portal/internal/provider"
 	"github.com/opensmd/portal/internal/store"
 )
 
@@ -51,15 +50,7 @@ func runAuditExport(ctx context.Context, env Env, args []string) error {
 	if *org == "" || (*format != "csv" && *format != "json") {
 		return usageError{"usage: portal audit export --org URI [--format csv|json] [--limit N]"}
 	}
-	hpio, err := provider.HPIOFromURI(*org)
-	if err != nil {
-		return usageError{err.Error()}
-	}
-	return withStore(ctx, env, func(st *store.Store, _ []byte) error {
-		o, err := st.OrganisationByHPIO(ctx, hpio)
-		if err != nil {
-			return fmt.Errorf("organisation %s: %w", *org, err)
-		}
+	return withOrg(ctx, env, *org, func(st *store.Store, _ []byte, o store.Organisation) error {
 		events, err := st.OrgAuditEvents(ctx, o.ID, *limit)
 		if err != nil {
 			return err

@@ -3,14 +3,12 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/opensmd/portal/internal/config"
 	"github.com/opensmd/portal/internal/pipeline"
-	"github.com/opensmd/portal/internal/provider"
 	"github.com/opensmd/portal/internal/store"
 )
 
@@ -90,18 +88,7 @@ func runMessages(ctx context.Context, env Env, args []string) error {
 	if *org == "" {
 		return usageError{"--org is required"}
 	}
-	hpio, err := provider.HPIOFromURI(*org)
-	if err != nil {
-		return usageError{err.Error()}
-	}
-	return withStore(ctx, env, func(st *store.Store, _ []byte) error {
-		o, err := st.OrganisationByHPIO(ctx, hpio)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("organisation %s is not hosted here", *org)
-		}
-		if err != nil {
-			return err
-		}
+	return withOrg(ctx, env, *org, func(st *store.Store, _ []byte, o store.Organisation) error {
 		msgs, events, err := st.OrgMessages(ctx, o.ID, *limit)
 		if err != nil {
 			return err

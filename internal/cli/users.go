@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -11,8 +12,6 @@ import (
 
 	"github.com/opensmd/portal/internal/admin"
 	"github.com/opensmd/portal/internal/config"
-	"github.com/opensmd/portal/internal/hi"
-	"github.com/opensmd/portal/internal/provider"
 	"github.com/opensmd/portal/internal/store"
 )
 
@@ -43,23 +42,16 @@ func runUser(ctx context.Context, env Env, args []string) error {
 
 // orgHPIO accepts an HPI-O (16 digits, spaces allowed) or an organisation
 // URI.
-func orgHPIO(s string) (string, error) {
-	if strings.HasPrefix(s, "http") {
-		return provider.HPIOFromURI(s)
-	}
-	return hi.Validate(hi.HPIO, s)
-}
-
 func loadOrg(ctx context.Context, st *store.Store, flagValue string) (store.Organisation, error) {
-	hpio, err := orgHPIO(flagValue)
+	hpio, err := hpioArg(flagValue)
 	if err != nil {
-		return store.Organisation{}, usageError{"--org: " + err.Error()}
+		return store.Organisation{}, usageError{err.Error()}
 	}
 	o, err := st.OrganisationByHPIO(ctx, hpio)
-	if err != nil {
-		return o, fmt.Errorf("organisation %s: %w", hpio, err)
+	if errors.Is(err, store.ErrNotFound) {
+		return o, fmt.Errorf("no organisation with HPI-O %s is hosted here", hpio)
 	}
-	return o, nil
+	return o, err
 }
 
 func runUserInvite(ctx context.Context, env Env, args []string) error {
